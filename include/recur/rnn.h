@@ -1,0 +1,125 @@
+// Recurrent layers with PyTorch's semantics: torch.nn.RNN (tanh/relu), LSTM (with proj_size)
+// and GRU; stacked, bidirectional, variable-length batches, forward, BPTT backward and
+// streaming step(). Parameters carry PyTorch's names and shapes, so a state_dict loads as is.
+// Leaves out: the autograd tape and optimizers (built on top of this), layer norm, peepholes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recur/rng.h"
+#include "recur/tensor.h"
+
+namespace recur {
+
+enum class RnnMode { kRnnTanh, kRnnRelu, kLstm, kGru };
+
+std::string mode_name(RnnMode mode);          // "rnn_tanh", "rnn_relu", "lstm", "gru"
+RnnMode parse_mode(const std::string& name);  // inverse of mode_name; Error when unknown
+int64_t gate_count(RnnMode mode);             // 1, 1, 4, 3
+
+struct RnnOptions {
+  RnnMode mode = RnnMode::kLstm;
+  int64_t input_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 1;
+  bool bias = true;
+  bool batch_first = false;
+  float dropout = 0.0f;  // on the outputs of every layer but the last, in training only
+  bool bidirectional = false;
+  int64_t proj_size = 0;  // LSTM only; 0 = no projection
+
+  int64_t num_directions() const { return bidirectional ? 2 : 1; }
+  int64_t output_hidden_size() const { return proj_size > 0 ? proj_size : hidden_size; }
+};
+
+// Optional inputs of a forward pass. Empty tensors / vectors mean: zeros / full length.
+struct RnnArgs {
+  std::vector<int64_t> lengths;  // [B], each in 1..T, any order
+  Tensor h0;                     // [L*D, B, H_out]
+  Tensor c0;                     // [L*D, B, H], LSTM only
+};
+
+struct RnnOutput {
+  Tensor output;  // [T, B, D*H_out] (or [B, T, ...] when batch_first), zeros at padded steps
+  Tensor h_n;     // [L*D, B, H_out], at each sequence's last valid step
+  Tensor c_n;     // [L*D, B, H], LSTM only (empty otherwise)
+};
+
+// Everything a backward pass needs, filled by forward_train() and read by backward().
+// Reusable across steps; its buffers are kept and resized as needed.
+class RnnWorkspace {
+ public:
+  RnnWorkspace();
+  ~RnnWorkspace();
+  RnnWorkspace(RnnWorkspace&&) noexcept;
+  RnnWorkspace& operator=(RnnWorkspace&&) noexcept;
+  bool filled() const;
+
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+struct RnnGrads {
+  std::map<std::string, Tensor> parameters;  // d loss / d parameter, by PyTorch name
+  Tensor input;                              // same shape as the forward input
+  Tensor h0;                                 // [L*D, B, H_out]
+  Tensor c0;                                 // [L*D, B, H], LSTM only
+};
+
+// Per-layer recurrent state for step(): copy it to branch, keep it to resume.
+struct RnnState {
+  Tensor h;  // [L, B, H_out]
+  Tensor c;  // [L, B, H], LSTM only
+};
+
+class Rnn {
+ public:
+  // Parameters initialised like PyTorch: uniform(-1/sqrt(H), 1/sqrt(H)) from `seed`.
+  explicit Rnn(const RnnOptions& options, uint64_t seed = 0);
+  // Infers the configuration from a PyTorch state_dict's names and shapes. `mode_hint`
+  // chooses rnn_relu over rnn_tanh; an empty hint accepts whatever the shapes say.
+  static Rnn from_state_dict(const std::map<std::string, Tensor>& state_dict,
+                             const std::string& mode_hint = "");
+  ~Rnn();
+  Rnn(const Rnn&);
+  Rnn& operator=(const Rnn&);
+  Rnn(Rnn&&) noexcept;
+  Rnn& operator=(Rnn&&) noexcept;
+
+  const RnnOptions& options() const { return options_; }
+  const std::vector<std::string>& parameter_names() const { return names_; }
+  Tensor& parameter(const std::string& name);
+  const Tensor& parameter(const std::string& name) const;
+  std::map<std::string, Tensor> state_dict() const;
+  // Copies matching tensors in; every name must be known and every shape right.
+  void load_state_dict(const std::map<std::string, Tensor>& state_dict, bool strict = true);
+
+  // Inference: no dropout, nothing saved.
+  RnnOutput forward(const Tensor& input, const RnnArgs& args = {}) const;
+  // Training: applies dropout between layers (drawing masks from `rng`, which may be null
+  // when dropout is 0) and fills `workspace` for backward().
+  RnnOutput forward_train(const Tensor& input, const RnnArgs& args, RnnWorkspace* workspace,
+                          Rng* rng = nullptr) const;
+  // Gradients given d loss / d output (same shape as output) and optionally d loss / d h_n,
+  // d loss / d c_n (empty = zeros). Values at padded output steps have no effect.
+  RnnGrads backward(const RnnWorkspace& workspace, const Tensor& grad_output,
+                    const Tensor& grad_h_n = {}, const Tensor& grad_c_n = {}) const;
+
+  // Streaming (unidirectional only): one time step for a batch. x is [B, input_size];
+  // returns the top layer's output [B, H_out] and advances `state`.
+  RnnState initial_state(int64_t batch) const;
+  Tensor step(const Tensor& x, RnnState* state) const;
+
+ private:
+  int64_t index_of(const std::string& name) const;
+
+  RnnOptions options_;
+  std::vector<std::string> names_;
+  std::vector<Tensor> params_;  // same order as names_
+};
+
+}  // namespace recur

@@ -1,0 +1,11 @@
+// Registration of the CLI's sub-commands; each lives in its own file under src/cli/.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace recur::cli {
+
+// `recur forward`: runs a PyTorch-trained recurrent layer, optionally with backward.
+void add_forward_command(CLI::App& app);
+
+}  // namespace recur::cli

@@ -1,0 +1,116 @@
+// `recur forward`: load a torch.nn.RNN/LSTM/GRU state_dict (safetensors), run it on a .npy
+// input, write outputs (and, with --grad-output, every gradient) — all files are written only
+// after every computation succeeded. Leaves out: models other than a bare recurrent stack.
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "recur/error.h"
+#include "recur/io.h"
+#include "recur/rnn.h"
+
+namespace recur::cli {
+namespace {
+
+struct ForwardArgs {
+  std::string weights, input, output, mode, lengths, h0, c0, hn, cn;
+  std::string grad_output, grad_hn, grad_cn, grads;
+  bool batch_first = false;
+};
+
+Tensor load_optional(const std::string& path) {
+  return path.empty() ? Tensor() : load_npy_tensor(path);
+}
+
+void run_forward(const ForwardArgs& a) {
+  RECUR_CHECK(a.grads.empty() == a.grad_output.empty(),
+              "--grads and --grad-output go together: --grad-output runs backward, --grads "
+              "says where its gradients go");
+  RECUR_CHECK(a.grad_output.size() || (a.grad_hn.empty() && a.grad_cn.empty()),
+              "--grad-hn/--grad-cn need --grad-output (and --grads)");
+
+  SafeTensors weights = load_safetensors(a.weights);
+  Rnn loaded = Rnn::from_state_dict(weights.tensors, a.mode);
+  RnnOptions options = loaded.options();
+  options.batch_first = a.batch_first;
+  Rnn rnn(options);
+  rnn.load_state_dict(weights.tensors);
+  const bool lstm = options.mode == RnnMode::kLstm;
+  RECUR_CHECK(lstm || (a.c0.empty() && a.cn.empty() && a.grad_cn.empty()),
+              "--c0/--cn/--grad-cn apply to an LSTM only, but the weights are a " +
+                  mode_name(options.mode));
+
+  Tensor input = load_npy_tensor(a.input);
+  RnnArgs args;
+  if (!a.lengths.empty()) {
+    Shape shape;
+    args.lengths = load_npy_int64(a.lengths, &shape);
+    RECUR_CHECK(shape.size() == 1,
+                a.lengths + ": lengths must be 1-D [B], found shape " + shape_string(shape));
+  }
+  args.h0 = load_optional(a.h0);
+  args.c0 = load_optional(a.c0);
+
+  if (a.grad_output.empty()) {
+    RnnOutput out = rnn.forward(input, args);
+    save_npy(a.output, out.output);
+    if (!a.hn.empty()) save_npy(a.hn, out.h_n);
+    if (!a.cn.empty()) save_npy(a.cn, out.c_n);
+    return;
+  }
+  Tensor grad_output = load_npy_tensor(a.grad_output);
+  Tensor grad_hn = load_optional(a.grad_hn);
+  Tensor grad_cn = load_optional(a.grad_cn);
+  RnnWorkspace workspace;
+  RnnOutput out = rnn.forward_train(input, args, &workspace);
+  RnnGrads grads = rnn.backward(workspace, grad_output, grad_hn, grad_cn);
+  SafeTensors g;
+  g.tensors = std::move(grads.parameters);
+  g.tensors.emplace("input", std::move(grads.input));
+  if (args.h0.defined()) g.tensors.emplace("h0", std::move(grads.h0));
+  if (args.c0.defined()) g.tensors.emplace("c0", std::move(grads.c0));
+  save_npy(a.output, out.output);
+  if (!a.hn.empty()) save_npy(a.hn, out.h_n);
+  if (!a.cn.empty()) save_npy(a.cn, out.c_n);
+  save_safetensors(a.grads, g);
+}
+
+}  // namespace
+
+void add_forward_command(CLI::App& app) {
+  auto args = std::make_shared<ForwardArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "forward", "Run a PyTorch RNN/LSTM/GRU state_dict on a .npy input (and optionally backward)");
+  cmd->add_option("--weights", args->weights, "torch state_dict saved as safetensors")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--input", args->input, "input .npy, float32 [T, B, I] (or [B, T, I])")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--output", args->output, "where to write the output .npy [T, B, D*H]")
+      ->required();
+  cmd->add_option("--mode", args->mode,
+                  "rnn_tanh, rnn_relu, lstm or gru (inferred; needed "
+                  "only for rnn_relu)")
+      ->check(CLI::IsMember({"rnn_tanh", "rnn_relu", "lstm", "gru"}));
+  cmd->add_flag("--batch-first", args->batch_first, "input and output are [B, T, ...]");
+  cmd->add_option("--lengths", args->lengths, "int64 .npy [B] of sequence lengths")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--h0", args->h0, "initial hidden state .npy [L*D, B, H]")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--c0", args->c0, "initial cell state .npy [L*D, B, H] (LSTM)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--hn", args->hn, "where to write the final hidden state .npy");
+  cmd->add_option("--cn", args->cn, "where to write the final cell state .npy (LSTM)");
+  cmd->add_option("--grad-output", args->grad_output, "d loss / d output .npy: runs backward")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--grad-hn", args->grad_hn, "d loss / d h_n .npy (default zeros)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--grad-cn", args->grad_cn, "d loss / d c_n .npy (default zeros)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--grads", args->grads,
+                  "where to write the gradients (safetensors: parameters, input, h0, c0)");
+  cmd->callback([args] { run_forward(*args); });
+}
+
+}  // namespace recur::cli

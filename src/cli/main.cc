@@ -1,0 +1,27 @@
+// The `recur` command: parses the sub-command, runs it, and turns every recur::Error into a
+// message on stderr and exit status 1. Leaves out: the commands themselves (one file each).
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "recur/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"recur: recurrent neural networks (RNN, LSTM, GRU) on the CPU"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "recur 0.1.0");
+  recur::cli::add_forward_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const recur::Error& e) {
+    std::cerr << "recur: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "recur: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,101 @@
+// Tensor storage and shape helpers.
+#include "recur/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "recur/error.h"
+
+namespace recur {
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+float* allocate(int64_t numel) {
+  if (numel == 0) return nullptr;
+  size_t bytes = static_cast<size_t>(numel) * sizeof(float);
+  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, bytes);
+  RECUR_CHECK(p != nullptr, "Tensor: out of memory allocating " + std::to_string(bytes) + " bytes");
+  return static_cast<float*>(p);
+}
+
+}  // namespace
+
+std::string shape_string(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    RECUR_CHECK(d >= 0, "Tensor: negative dimension in shape " + shape_string(shape));
+    n *= d;
+  }
+  return n;
+}
+
+void Tensor::FreeAligned::operator()(float* p) const { std::free(p); }
+
+Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(shape_numel(shape_)) {
+  data_.reset(allocate(numel_));
+  if (numel_) std::memset(data_.get(), 0, numel_ * sizeof(float));
+}
+
+Tensor::Tensor(Shape shape, const std::vector<float>& values) : Tensor(std::move(shape)) {
+  RECUR_CHECK(static_cast<int64_t>(values.size()) == numel_,
+              "Tensor: shape " + shape_string(shape_) + " needs " + std::to_string(numel_) +
+                  " values, but " + std::to_string(values.size()) + " were given");
+  if (numel_) std::memcpy(data_.get(), values.data(), numel_ * sizeof(float));
+}
+
+Tensor Tensor::full(Shape shape, float value) {
+  Tensor t(std::move(shape));
+  t.fill(value);
+  return t;
+}
+
+Tensor::Tensor(const Tensor& other) : shape_(other.shape_), numel_(other.numel_) {
+  data_.reset(allocate(numel_));
+  if (numel_) std::memcpy(data_.get(), other.data_.get(), numel_ * sizeof(float));
+}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this != &other) {
+    Tensor copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+int64_t Tensor::size(int64_t axis) const {
+  int64_t n = dim();
+  int64_t a = axis < 0 ? axis + n : axis;
+  RECUR_CHECK(a >= 0 && a < n, "Tensor: axis " + std::to_string(axis) + " out of range for shape " +
+                                   shape_string(shape_));
+  return shape_[a];
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  RECUR_CHECK(shape_numel(shape) == numel_,
+              "Tensor: cannot reshape " + shape_string(shape_) + " to " + shape_string(shape));
+  Tensor t(*this);
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+void Tensor::fill(float value) {
+  float* p = data_.get();
+  for (int64_t i = 0; i < numel_; ++i) p[i] = value;
+}
+
+std::vector<float> Tensor::to_vector() const {
+  return std::vector<float>(data_.get(), data_.get() + numel_);
+}
+
+}  // namespace recur

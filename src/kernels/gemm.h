@@ -1,0 +1,21 @@
+// The one GEMM seam: every matrix product in recur goes through gemm().
+// float calls oneDNN's dnnl_sgemm; double is a plain-loop reference used by the
+// finite-difference checks. Leaves out: batched GEMM and packed weights (later, behind this seam).
+#pragma once
+
+#include <cstdint>
+
+namespace recur::kernels {
+
+// Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, op = transpose when trans_*.
+// lda/ldb/ldc are the row strides of A, B, C as stored.
+template <typename S>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, S alpha, const S* A,
+          int64_t lda, const S* B, int64_t ldb, S beta, S* C, int64_t ldc);
+
+// The plain-loop reference for any S; gemm<double> is exactly this.
+template <typename S>
+void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, S alpha,
+                    const S* A, int64_t lda, const S* B, int64_t ldb, S beta, S* C, int64_t ldc);
+
+}  // namespace recur::kernels

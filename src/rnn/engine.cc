@@ -1,0 +1,352 @@
+// The recurrent engine (see engine.h): input projections for all steps as one GEMM, the
+// recurrent product per step on the active prefix, pointwise cells from cell.h, and a BPTT
+// backward over the saved workspace whose weight gradients are single GEMMs after the loop.
+//
+// Legend: T steps, B batch, I input width, H hidden, P projection (0 = none),
+// Ho = output width of a direction (P or H), G gates, GH = G*H, W = saved gate width.
+#include "rnn/engine.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "kernels/gemm.h"
+#include "recur/error.h"
+#include "rnn/cell.h"
+
+namespace recur::rnn {
+
+using kernels::gemm;
+
+Batch Batch::make(int64_t T, int64_t B, const std::vector<int64_t>& lengths) {
+  Batch b;
+  b.T = T;
+  b.B = B;
+  if (lengths.empty()) {
+    b.lengths.assign(B, T);
+  } else {
+    RECUR_CHECK(static_cast<int64_t>(lengths.size()) == B,
+                "lengths has " + std::to_string(lengths.size()) +
+                    " entries, but the batch size is " + std::to_string(B));
+    for (int64_t i = 0; i < B; ++i) {
+      RECUR_CHECK(lengths[i] >= 1 && lengths[i] <= T,
+                  "lengths[" + std::to_string(i) + "] is " + std::to_string(lengths[i]) +
+                      ", but each length must be in 1.." + std::to_string(T) +
+                      " (the sequence length)");
+    }
+    b.lengths = lengths;
+  }
+  b.perm.resize(B);
+  std::iota(b.perm.begin(), b.perm.end(), 0);
+  std::stable_sort(b.perm.begin(), b.perm.end(),
+                   [&](int64_t x, int64_t y) { return b.lengths[x] > b.lengths[y]; });
+  b.sorted_len.resize(B);
+  for (int64_t j = 0; j < B; ++j) b.sorted_len[j] = b.lengths[b.perm[j]];
+  b.active.assign(T, 0);
+  for (int64_t s = 0; s < T; ++s) {
+    int64_t n = 0;
+    while (n < B && b.sorted_len[n] > s) ++n;
+    b.active[s] = n;
+  }
+  return b;
+}
+
+int64_t layer_input_size(const RnnOptions& o, int64_t layer) {
+  return layer == 0 ? o.input_size : o.num_directions() * o.output_hidden_size();
+}
+
+namespace {
+
+struct Dims {
+  RnnMode mode;
+  int64_t I, H, P, Ho, G, GH, W;
+};
+
+Dims dims_of(const RnnOptions& o, int64_t layer) {
+  Dims d;
+  d.mode = o.mode;
+  d.I = layer_input_size(o, layer);
+  d.H = o.hidden_size;
+  d.P = o.proj_size;
+  d.Ho = o.output_hidden_size();
+  d.G = gate_count(o.mode);
+  d.GH = d.G * d.H;
+  d.W = saved_gate_width(o.mode, d.H);
+  return d;
+}
+
+// One direction forward. x (T, B, I); y (T, B, y_stride) at this direction's column offset;
+// h0, c0, h_n, c_n (B, Ho / H) in original batch order.
+template <typename S>
+void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, const Batch& b,
+                       const S* x, const S* h0, const S* c0, S* y, int64_t y_stride, S* h_n, S* c_n,
+                       DirectionWorkspace<S>* ws) {
+  const int64_t T = b.T, B = b.B, H = d.H, Ho = d.Ho, GH = d.GH;
+  const bool lstm = d.mode == RnnMode::kLstm;
+  const bool gru = d.mode == RnnMode::kGru;
+
+  std::vector<S> xw(T * B * GH);  // (T, B, GH)
+  gemm<S>(false, true, T * B, GH, d.I, S(1), x, d.I, w.w_ih, d.I, S(0), xw.data(), GH);
+  if (w.b_ih) {
+    std::vector<S> bias(GH);  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
+    for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
+    for (int64_t r = 0; r < T * B; ++r)
+      for (int64_t k = 0; k < GH; ++k) xw[r * GH + k] += bias[k];
+  }
+  const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
+
+  std::vector<S> h_state(B * Ho, S(0)), c_state(lstm ? B * H : 0, S(0));
+  for (int64_t j = 0; j < B; ++j) {
+    if (h0) std::copy_n(h0 + b.perm[j] * Ho, Ho, &h_state[j * Ho]);
+    if (lstm && c0) std::copy_n(c0 + b.perm[j] * H, H, &c_state[j * H]);
+  }
+  if (ws) {
+    ws->h_all.assign((T + 1) * B * Ho, S(0));
+    std::copy(h_state.begin(), h_state.end(), ws->h_all.begin());
+    ws->c_all.assign(lstm ? (T + 1) * B * H : 0, S(0));
+    std::copy(c_state.begin(), c_state.end(), ws->c_all.begin());
+    ws->h_raw.assign(d.P ? T * B * H : 0, S(0));
+    ws->saved.assign(T * B * d.W, S(0));
+  }
+  std::vector<S> gx(B * GH), gh(B * GH), h_raw_scratch(d.P ? B * H : 0);
+
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t rows = b.active[s];
+    if (rows == 0) break;
+    S* h_prev = ws ? &ws->h_all[s * B * Ho] : h_state.data();
+    S* h_next = ws ? &ws->h_all[(s + 1) * B * Ho] : h_state.data();
+    S* c_prev = !lstm ? nullptr : ws ? &ws->c_all[s * B * H] : c_state.data();
+    S* c_next = !lstm ? nullptr : ws ? &ws->c_all[(s + 1) * B * H] : c_state.data();
+    S* h_cell = !d.P ? h_next : ws ? &ws->h_raw[s * B * H] : h_raw_scratch.data();
+
+    for (int64_t j = 0; j < rows; ++j) {
+      const int64_t t = b.time_of(s, j, reverse);
+      std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
+    }
+    gemm<S>(false, true, rows, GH, Ho, S(1), h_prev, Ho, w.w_hh, Ho, S(0), gh.data(), GH);
+
+    CellForward<S> cell;
+    cell.rows = rows;
+    cell.H = H;
+    cell.gx = gx.data();
+    cell.gh = gh.data();
+    cell.b_hn = b_hn;
+    cell.h_prev = h_prev;
+    cell.c_prev = c_prev;
+    cell.h = h_cell;
+    cell.c = c_next;
+    cell.saved = ws ? &ws->saved[s * B * d.W] : nullptr;
+    cell_forward(d.mode, cell);
+    if (d.P) gemm<S>(false, true, rows, d.P, H, S(1), h_cell, H, w.w_hr, H, S(0), h_next, d.P);
+
+    for (int64_t j = 0; j < rows; ++j) {
+      const int64_t t = b.time_of(s, j, reverse);
+      std::copy_n(&h_next[j * Ho], Ho, &y[(t * B + b.perm[j]) * y_stride]);
+    }
+  }
+
+  for (int64_t j = 0; j < B; ++j) {
+    const int64_t n = b.sorted_len[j];
+    const S* h = ws ? &ws->h_all[(n * B + j) * Ho] : &h_state[j * Ho];
+    std::copy_n(h, Ho, h_n + b.perm[j] * Ho);
+    if (lstm) {
+      const S* c = ws ? &ws->c_all[(n * B + j) * H] : &c_state[j * H];
+      std::copy_n(c, H, c_n + b.perm[j] * H);
+    }
+  }
+}
+
+template <typename S>
+void add_column_sums(const std::vector<S>& m, int64_t cols, std::vector<S>* out) {
+  const int64_t rows = static_cast<int64_t>(m.size()) / cols;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k) (*out)[k] += m[r * cols + k];
+}
+
+// One direction backward: accumulates parameter gradients into g and d loss / d x into dx
+// (T, B, I); writes dh0 / dc0 (B, Ho / H) in original order.
+template <typename S>
+void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, const Batch& b,
+                        const S* x, const DirectionWorkspace<S>& ws, const S* dy, int64_t y_stride,
+                        const S* dh_n, const S* dc_n, LayerGrads<S>* g, S* dx, S* dh0, S* dc0) {
+  const int64_t T = b.T, B = b.B, H = d.H, Ho = d.Ho, GH = d.GH;
+  const bool lstm = d.mode == RnnMode::kLstm;
+  const bool gru = d.mode == RnnMode::kGru;
+
+  std::vector<S> dgx_all(T * B * GH, S(0));            // (T, B, GH) time-major, original order
+  std::vector<S> dgh_all(T * B * GH, S(0));            // (T, B, GH) iteration-major, sorted rows
+  std::vector<S> dh_all(d.P ? T * B * d.P : 0, S(0));  // (T, B, P) d h at each iteration
+  std::vector<S> dh(B * Ho, S(0)), dc(lstm ? B * H : 0, S(0));
+  std::vector<S> dh_raw(d.P ? B * H : 0), dgx(gru ? B * GH : 0), dh_direct(gru ? B * H : 0);
+  for (int64_t j = 0; j < B; ++j) {
+    if (dh_n) std::copy_n(dh_n + b.perm[j] * Ho, Ho, &dh[j * Ho]);
+    if (lstm && dc_n) std::copy_n(dc_n + b.perm[j] * H, H, &dc[j * H]);
+  }
+
+  for (int64_t s = T - 1; s >= 0; --s) {
+    const int64_t rows = b.active[s];
+    if (rows == 0) continue;
+    for (int64_t j = 0; j < rows; ++j) {
+      const S* dyr = dy + (b.time_of(s, j, reverse) * B + b.perm[j]) * y_stride;
+      for (int64_t k = 0; k < Ho; ++k) dh[j * Ho + k] += dyr[k];
+    }
+    const S* dh_cell = dh.data();
+    if (d.P) {
+      std::copy_n(dh.data(), rows * d.P, &dh_all[s * B * d.P]);
+      gemm<S>(false, false, rows, H, d.P, S(1), dh.data(), d.P, w.w_hr, H, S(0), dh_raw.data(), H);
+      dh_cell = dh_raw.data();
+    }
+    S* dgh = &dgh_all[s * B * GH];
+    CellBackward<S> cell;
+    cell.rows = rows;
+    cell.H = H;
+    cell.saved = &ws.saved[s * B * d.W];
+    cell.h_prev = &ws.h_all[s * B * Ho];
+    cell.c_prev = lstm ? &ws.c_all[s * B * H] : nullptr;
+    cell.c = lstm ? &ws.c_all[(s + 1) * B * H] : nullptr;
+    cell.dh = dh_cell;
+    cell.dc = lstm ? dc.data() : nullptr;
+    cell.dgx = gru ? dgx.data() : dgh;
+    cell.dgh = dgh;
+    cell.dh_prev = gru ? dh_direct.data() : nullptr;
+    cell_backward(d.mode, cell);
+
+    for (int64_t j = 0; j < rows; ++j) {
+      const int64_t t = b.time_of(s, j, reverse);
+      std::copy_n(&cell.dgx[j * GH], GH, &dgx_all[(t * B + b.perm[j]) * GH]);
+    }
+    if (gru) std::copy_n(dh_direct.data(), rows * H, dh.data());
+    gemm<S>(false, false, rows, Ho, GH, S(1), dgh, GH, w.w_hh, Ho, gru ? S(1) : S(0), dh.data(),
+            Ho);
+  }
+
+  for (int64_t j = 0; j < B; ++j) {
+    std::copy_n(&dh[j * Ho], Ho, dh0 + b.perm[j] * Ho);
+    if (lstm) std::copy_n(&dc[j * H], H, dc0 + b.perm[j] * H);
+  }
+
+  gemm<S>(true, false, GH, d.I, T * B, S(1), dgx_all.data(), GH, x, d.I, S(1), g->w_ih.data(), d.I);
+  gemm<S>(true, false, GH, Ho, T * B, S(1), dgh_all.data(), GH, ws.h_all.data(), Ho, S(1),
+          g->w_hh.data(), Ho);
+  if (!g->b_ih.empty()) {
+    add_column_sums(dgx_all, GH, &g->b_ih);
+    add_column_sums(dgh_all, GH, &g->b_hh);
+  }
+  if (d.P)
+    gemm<S>(true, false, d.P, H, T * B, S(1), dh_all.data(), d.P, ws.h_raw.data(), H, S(1),
+            g->w_hr.data(), H);
+  gemm<S>(false, false, T * B, d.I, GH, S(1), dgx_all.data(), GH, w.w_ih, d.I, S(1), dx, d.I);
+}
+
+}  // namespace
+
+template <typename S>
+void stack_forward(const StackParams<S>& params, const Batch& batch, const S* input, const S* h0,
+                   const S* c0, S* output, S* h_n, S* c_n, const std::vector<std::vector<S>>* masks,
+                   StackWorkspace<S>* ws) {
+  const RnnOptions& o = params.options;
+  const int64_t L = o.num_layers, D = o.num_directions(), T = batch.T, B = batch.B;
+  const int64_t Ho = o.output_hidden_size(), H = o.hidden_size;
+  const bool lstm = o.mode == RnnMode::kLstm;
+  if (ws) {
+    ws->batch = batch;
+    ws->layer_inputs.assign(L, {});
+    ws->masks.assign(L, {});
+    ws->dirs.resize(L * D);
+    ws->layer_inputs[0].assign(input, input + T * B * o.input_size);
+  }
+  std::vector<S> layer_in, layer_out;
+  const S* x = input;
+  for (int64_t l = 0; l < L; ++l) {
+    const Dims d = dims_of(o, l);
+    const bool last = l == L - 1;
+    S* out = output;
+    if (!last) {
+      layer_out.assign(T * B * D * Ho, S(0));
+      out = layer_out.data();
+    }
+    for (int64_t dir = 0; dir < D; ++dir) {
+      const int64_t ld = l * D + dir;
+      direction_forward<S>(d, params.layers[ld], dir == 1, batch, x,
+                           h0 ? h0 + ld * B * Ho : nullptr, lstm && c0 ? c0 + ld * B * H : nullptr,
+                           out + dir * Ho, D * Ho, h_n + ld * B * Ho,
+                           lstm ? c_n + ld * B * H : nullptr, ws ? &ws->dirs[ld] : nullptr);
+    }
+    if (last) break;
+    const std::vector<S>* mask = masks && !(*masks)[l + 1].empty() ? &(*masks)[l + 1] : nullptr;
+    if (mask)
+      for (size_t i = 0; i < layer_out.size(); ++i) layer_out[i] *= (*mask)[i];
+    if (ws) {
+      ws->layer_inputs[l + 1] = layer_out;
+      if (mask) ws->masks[l + 1] = *mask;
+    }
+    layer_in.swap(layer_out);
+    x = layer_in.data();
+  }
+}
+
+template <typename S>
+void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, const S* d_output,
+                    const S* d_h_n, const S* d_c_n, std::vector<LayerGrads<S>>* grads, S* d_input,
+                    S* d_h0, S* d_c0) {
+  const RnnOptions& o = params.options;
+  const Batch& batch = ws.batch;
+  const int64_t L = o.num_layers, D = o.num_directions(), T = batch.T, B = batch.B;
+  const int64_t Ho = o.output_hidden_size(), H = o.hidden_size;
+  const bool lstm = o.mode == RnnMode::kLstm;
+  RECUR_CHECK(static_cast<int64_t>(ws.dirs.size()) == L * D,
+              "backward: the workspace was filled by a different RNN configuration");
+
+  if (grads->empty()) {
+    grads->resize(L * D);
+    for (int64_t l = 0; l < L; ++l) {
+      const Dims d = dims_of(o, l);
+      for (int64_t dir = 0; dir < D; ++dir) {
+        LayerGrads<S>& g = (*grads)[l * D + dir];
+        g.w_ih.assign(d.GH * d.I, S(0));
+        g.w_hh.assign(d.GH * Ho, S(0));
+        if (o.bias) {
+          g.b_ih.assign(d.GH, S(0));
+          g.b_hh.assign(d.GH, S(0));
+        }
+        if (d.P) g.w_hr.assign(d.P * H, S(0));
+      }
+    }
+  }
+
+  std::vector<S> dy(d_output, d_output + T * B * D * Ho), dx;
+  for (int64_t l = L - 1; l >= 0; --l) {
+    const Dims d = dims_of(o, l);
+    dx.assign(T * B * d.I, S(0));
+    for (int64_t dir = 0; dir < D; ++dir) {
+      const int64_t ld = l * D + dir;
+      direction_backward<S>(d, params.layers[ld], dir == 1, batch, ws.layer_inputs[l].data(),
+                            ws.dirs[ld], dy.data() + dir * Ho, D * Ho,
+                            d_h_n ? d_h_n + ld * B * Ho : nullptr,
+                            lstm && d_c_n ? d_c_n + ld * B * H : nullptr, &(*grads)[ld], dx.data(),
+                            d_h0 + ld * B * Ho, lstm ? d_c0 + ld * B * H : nullptr);
+    }
+    if (l == 0) break;
+    const std::vector<S>& mask = ws.masks[l];
+    if (!mask.empty())
+      for (size_t i = 0; i < dx.size(); ++i) dx[i] *= mask[i];
+    dy.swap(dx);
+  }
+  std::copy(dx.begin(), dx.end(), d_input);
+}
+
+template void stack_forward<float>(const StackParams<float>&, const Batch&, const float*,
+                                   const float*, const float*, float*, float*, float*,
+                                   const std::vector<std::vector<float>>*, StackWorkspace<float>*);
+template void stack_forward<double>(const StackParams<double>&, const Batch&, const double*,
+                                    const double*, const double*, double*, double*, double*,
+                                    const std::vector<std::vector<double>>*,
+                                    StackWorkspace<double>*);
+template void stack_backward<float>(const StackParams<float>&, const StackWorkspace<float>&,
+                                    const float*, const float*, const float*,
+                                    std::vector<LayerGrads<float>>*, float*, float*, float*);
+template void stack_backward<double>(const StackParams<double>&, const StackWorkspace<double>&,
+                                     const double*, const double*, const double*,
+                                     std::vector<LayerGrads<double>>*, double*, double*, double*);
+
+}  // namespace recur::rnn
