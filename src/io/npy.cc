@@ -3,19 +3,15 @@
 // literal, is read by a small recursive-descent parser. Files are written as version 1.0.
 // Leaves out: other dtypes, big-endian data, Fortran order, structured and object dtypes, .npz.
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <limits>
 #include <map>
 #include <string>
-#include <system_error>
 #include <vector>
 
+#include "io/file.h"
 #include "recur/error.h"
 #include "recur/io.h"
 
@@ -29,52 +25,6 @@ namespace {
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicBytes = 6;
 constexpr int kMaxNesting = 32;
-
-// Opens `path` for binary reading and stores its size in `*size`.
-std::ifstream open_input(const std::string& path, const std::string& where, uint64_t* size) {
-  std::error_code ec;
-  std::filesystem::file_status status = std::filesystem::status(path, ec);
-  RECUR_CHECK(!ec, where + "cannot open (" + ec.message() + ")");
-  RECUR_CHECK(std::filesystem::is_regular_file(status), where + "cannot open (not a regular file)");
-  *size = std::filesystem::file_size(path, ec);
-  RECUR_CHECK(!ec, where + "cannot read the file size (" + ec.message() + ")");
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  RECUR_CHECK(in.is_open(), where + "cannot open for reading (" + std::strerror(errno) + ")");
-  return in;
-}
-
-void read_exact(std::ifstream& in, char* dst, uint64_t bytes, const std::string& where) {
-  if (bytes == 0) return;
-  in.read(dst, static_cast<std::streamsize>(bytes));
-  RECUR_CHECK(in.good(), where + "read of " + std::to_string(bytes) + " bytes failed");
-}
-
-// Writes through `path + ".tmp"` and renames it onto `path`; on failure the tmp file is removed.
-void write_atomically(const std::string& path, const std::string& where,
-                      const std::function<void(std::ostream&)>& write) {
-  const std::string tmp = path + ".tmp";
-  errno = 0;
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  RECUR_CHECK(out.is_open(),
-              where + "cannot open '" + tmp + "' for writing (" + std::strerror(errno) + ")");
-  try {
-    write(out);
-    out.close();
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (out.fail()) {
-    std::remove(tmp.c_str());
-    throw_error(where + "writing '" + tmp + "' failed (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw_error(where + "cannot rename '" + tmp + "' onto it (" + std::strerror(err) + ")");
-  }
-}
 
 // Printable ASCII as is, anything else as \xHH.
 std::string escaped(const std::string& bytes) {
@@ -266,7 +216,7 @@ const char* const kSupported = "float32 (<f4), int64 (<i8) or int32 (<i4)";
 // Reads the magic, version and header dict; leaves `in` at the start of the data.
 Header read_header(std::ifstream& in, uint64_t file_bytes, const std::string& where) {
   std::string preamble(std::min<uint64_t>(file_bytes, kMagicBytes + 2), '\0');
-  read_exact(in, preamble.data(), preamble.size(), where);
+  io::read_exact(in, preamble.data(), preamble.size(), where);
   RECUR_CHECK(preamble.size() == kMagicBytes + 2 && preamble.compare(0, kMagicBytes, kMagic) == 0,
               where +
                   "not a .npy file: expected it to start with \\x93NUMPY and a version, found \"" +
@@ -281,7 +231,7 @@ Header read_header(std::ifstream& in, uint64_t file_bytes, const std::string& wh
               where + "truncated header: file is " + std::to_string(file_bytes) +
                   " bytes, too short for the header length field");
   unsigned char length_bytes[4] = {0, 0, 0, 0};
-  read_exact(in, reinterpret_cast<char*>(length_bytes), length_field, where);
+  io::read_exact(in, reinterpret_cast<char*>(length_bytes), length_field, where);
   uint64_t header_bytes = 0;
   for (int i = static_cast<int>(length_field) - 1; i >= 0; --i) {
     header_bytes = (header_bytes << 8) | length_bytes[i];
@@ -292,7 +242,7 @@ Header read_header(std::ifstream& in, uint64_t file_bytes, const std::string& wh
                   " bytes, but only " +
                   std::to_string(file_bytes - (kMagicBytes + 2 + length_field)) + " bytes follow");
   std::string text(header_bytes, '\0');
-  read_exact(in, text.data(), header_bytes, where);
+  io::read_exact(in, text.data(), header_bytes, where);
   std::map<std::string, PyValue> dict = HeaderParser(text, where).parse();
 
   auto descr = dict.find("descr");
@@ -364,7 +314,7 @@ Header read_header(std::ifstream& in, uint64_t file_bytes, const std::string& wh
 
 Tensor read_float32(std::ifstream& in, const Header& header, const std::string& where) {
   Tensor tensor(header.shape);
-  read_exact(in, reinterpret_cast<char*>(tensor.data()), header.data_bytes, where);
+  io::read_exact(in, reinterpret_cast<char*>(tensor.data()), header.data_bytes, where);
   return tensor;
 }
 
@@ -372,11 +322,11 @@ std::vector<int64_t> read_integers(std::ifstream& in, const Header& header,
                                    const std::string& where) {
   if (header.element == Element::kInt64) {
     std::vector<int64_t> values(header.data_bytes / sizeof(int64_t));
-    read_exact(in, reinterpret_cast<char*>(values.data()), header.data_bytes, where);
+    io::read_exact(in, reinterpret_cast<char*>(values.data()), header.data_bytes, where);
     return values;
   }
   std::vector<int32_t> narrow(header.data_bytes / sizeof(int32_t));
-  read_exact(in, reinterpret_cast<char*>(narrow.data()), header.data_bytes, where);
+  io::read_exact(in, reinterpret_cast<char*>(narrow.data()), header.data_bytes, where);
   return std::vector<int64_t>(narrow.begin(), narrow.end());
 }
 
@@ -400,7 +350,7 @@ void write_npy(const std::string& path, const std::string& where, const char* de
   header += '\n';
   RECUR_CHECK(header.size() <= 0xffff, where + "shape " + shape_string(shape) +
                                            " has too many dimensions for a version 1.0 header");
-  write_atomically(path, where, [&](std::ostream& out) {
+  io::write_atomically(path, where, [&](std::ostream& out) {
     out.write(kMagic, kMagicBytes);
     const char version_and_length[4] = {1, 0, static_cast<char>(header.size() & 0xff),
                                         static_cast<char>(header.size() >> 8)};
@@ -417,14 +367,14 @@ void write_npy(const std::string& path, const std::string& where, const char* de
 NpyArray load_npy(const std::string& path) {
   const std::string where = path + ": ";
   uint64_t file_bytes = 0;
-  std::ifstream in = open_input(path, where, &file_bytes);
+  std::ifstream in = io::open_input(path, where, &file_bytes);
   const Header header = read_header(in, file_bytes, where);
   NpyArray array;
   array.shape = header.shape;
   if (header.element == Element::kFloat32) {
     array.dtype = NpyArray::Dtype::kFloat32;
     array.f32.resize(header.data_bytes / sizeof(float));
-    read_exact(in, reinterpret_cast<char*>(array.f32.data()), header.data_bytes, where);
+    io::read_exact(in, reinterpret_cast<char*>(array.f32.data()), header.data_bytes, where);
   } else {
     array.dtype = NpyArray::Dtype::kInt64;
     array.i64 = read_integers(in, header, where);
@@ -435,7 +385,7 @@ NpyArray load_npy(const std::string& path) {
 Tensor load_npy_tensor(const std::string& path) {
   const std::string where = path + ": ";
   uint64_t file_bytes = 0;
-  std::ifstream in = open_input(path, where, &file_bytes);
+  std::ifstream in = io::open_input(path, where, &file_bytes);
   const Header header = read_header(in, file_bytes, where);
   RECUR_CHECK(header.element == Element::kFloat32,
               where + "expected float32 (<f4), found " + describe(header.descr));
@@ -445,7 +395,7 @@ Tensor load_npy_tensor(const std::string& path) {
 std::vector<int64_t> load_npy_int64(const std::string& path, Shape* shape) {
   const std::string where = path + ": ";
   uint64_t file_bytes = 0;
-  std::ifstream in = open_input(path, where, &file_bytes);
+  std::ifstream in = io::open_input(path, where, &file_bytes);
   const Header header = read_header(in, file_bytes, where);
   RECUR_CHECK(header.element != Element::kFloat32,
               where + "expected int64 (<i8) or int32 (<i4), found " + describe(header.descr));

@@ -5,19 +5,14 @@
 // Leaves out: dtypes other than F32 (rejected by name), memory mapping, and the reference reader's
 // demand that offsets tile the buffer exactly: unsorted or overlapping offsets are accepted, only
 // offsets outside the buffer are errors.
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <system_error>
 
+#include "io/file.h"
 #include "recur/error.h"
 #include "recur/io.h"
 
@@ -37,55 +32,6 @@ uint64_t decode_u64_le(const unsigned char* bytes) {
   uint64_t value = 0;
   for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
   return value;
-}
-
-// Opens `path` for binary reading and stores its size in `*size`.
-std::ifstream open_input(const std::string& path, const std::string& where, uint64_t* size) {
-  std::error_code ec;
-  std::filesystem::file_status status = std::filesystem::status(path, ec);
-  RECUR_CHECK(!ec, where + "cannot open (" + ec.message() + ")");
-  RECUR_CHECK(std::filesystem::is_regular_file(status), where + "cannot open (not a regular file)");
-  *size = std::filesystem::file_size(path, ec);
-  RECUR_CHECK(!ec, where + "cannot read the file size (" + ec.message() + ")");
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  RECUR_CHECK(in.is_open(), where + "cannot open for reading (" + std::strerror(errno) + ")");
-  return in;
-}
-
-void read_exact(std::ifstream& in, uint64_t offset, char* dst, uint64_t bytes,
-                const std::string& where) {
-  if (bytes == 0) return;
-  in.seekg(static_cast<std::streamoff>(offset));
-  in.read(dst, static_cast<std::streamsize>(bytes));
-  RECUR_CHECK(in.good(), where + "read of " + std::to_string(bytes) + " bytes at offset " +
-                             std::to_string(offset) + " failed");
-}
-
-// Writes through `path + ".tmp"` and renames it onto `path`; on failure the tmp file is removed.
-void write_atomically(const std::string& path, const std::string& where,
-                      const std::function<void(std::ostream&)>& write) {
-  const std::string tmp = path + ".tmp";
-  errno = 0;
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  RECUR_CHECK(out.is_open(),
-              where + "cannot open '" + tmp + "' for writing (" + std::strerror(errno) + ")");
-  try {
-    write(out);
-    out.close();
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (out.fail()) {
-    std::remove(tmp.c_str());
-    throw_error(where + "writing '" + tmp + "' failed (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw_error(where + "cannot rename '" + tmp + "' onto it (" + std::strerror(err) + ")");
-  }
 }
 
 // A JSON value that must be an unsigned integer no larger than int64's maximum.
@@ -163,11 +109,11 @@ Entry parse_entry(const std::string& name, const Json& json, uint64_t buffer_byt
 SafeTensors load_safetensors(const std::string& path) {
   const std::string where = path + ": safetensors: ";
   uint64_t file_bytes = 0;
-  std::ifstream in = open_input(path, where, &file_bytes);
+  std::ifstream in = io::open_input(path, where, &file_bytes);
   RECUR_CHECK(file_bytes >= 8, where + "file is " + std::to_string(file_bytes) +
                                    " bytes, too short for the 8-byte header length");
   unsigned char length_bytes[8];
-  read_exact(in, 0, reinterpret_cast<char*>(length_bytes), 8, where);
+  io::read_exact_at(in, 0, reinterpret_cast<char*>(length_bytes), 8, where);
   const uint64_t header_bytes = decode_u64_le(length_bytes);
   RECUR_CHECK(header_bytes <= kMaxHeaderBytes,
               where + "header length is " + std::to_string(header_bytes) + " bytes, over the " +
@@ -177,7 +123,7 @@ SafeTensors load_safetensors(const std::string& path) {
                   std::to_string(file_bytes - 8) + " bytes follow the length field");
 
   std::string header(header_bytes, '\0');
-  read_exact(in, 8, header.data(), header_bytes, where);
+  io::read_exact_at(in, 8, header.data(), header_bytes, where);
   Json json;
   try {
     json = Json::parse(header);
@@ -197,8 +143,8 @@ SafeTensors load_safetensors(const std::string& path) {
     }
     Entry entry = parse_entry(it.key(), it.value(), buffer_bytes, where);
     Tensor tensor(std::move(entry.shape));
-    read_exact(in, data_start + entry.begin, reinterpret_cast<char*>(tensor.data()),
-               entry.end - entry.begin, where);
+    io::read_exact_at(in, data_start + entry.begin, reinterpret_cast<char*>(tensor.data()),
+                      entry.end - entry.begin, where);
     file.tensors.emplace(it.key(), std::move(tensor));
   }
   return file;
@@ -234,7 +180,7 @@ void save_safetensors(const std::string& path, const SafeTensors& file) {
   }
   header.append((8 - header.size() % 8) % 8, ' ');
 
-  write_atomically(path, where, [&](std::ostream& out) {
+  io::write_atomically(path, where, [&](std::ostream& out) {
     char length_bytes[8];
     for (int i = 0; i < 8; ++i)
       length_bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);

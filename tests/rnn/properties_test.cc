@@ -38,8 +38,7 @@ float max_abs_diff(const Tensor& a, const Tensor& b) {
 Tensor slice_sequence(const Tensor& x, int64_t b, int64_t len) {
   const int64_t B = x.size(1), F = x.size(2);
   Tensor y({len, 1, F});
-  for (int64_t t = 0; t < len; ++t)
-    std::copy_n(x.data() + (t * B + b) * F, F, y.data() + t * F);
+  for (int64_t t = 0; t < len; ++t) std::copy_n(x.data() + (t * B + b) * F, F, y.data() + t * F);
   return y;
 }
 
@@ -182,7 +181,8 @@ TEST_P(PerMode, StepLoopEqualsFullForward) {
     o.batch_first = batch_first;
     Rnn rnn(o, 12);
     const int64_t T = 6, B = 3;
-    Tensor x = random_tensor(batch_first ? Shape{B, T, o.input_size} : Shape{T, B, o.input_size}, 13);
+    Tensor x =
+        random_tensor(batch_first ? Shape{B, T, o.input_size} : Shape{T, B, o.input_size}, 13);
     RnnOutput full = rnn.forward(x);
     RnnState state = rnn.initial_state(B);
     const int64_t Ho = o.output_hidden_size();
