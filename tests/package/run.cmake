@@ -6,9 +6,16 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${WORK
 if(rc)
   message(FATAL_ERROR "install failed: ${rc}")
 endif()
+# A sanitized static recur needs the sanitizer runtimes when the consumer links.
+set(link_flags "")
+if(SANITIZE)
+  string(REPLACE ";" "," SANITIZE "${SANITIZE}")
+  set(link_flags "-fsanitize=${SANITIZE}")
+endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/consumer
                 -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
-                -DCMAKE_BUILD_TYPE=${BUILD_TYPE} RESULT_VARIABLE rc)
+                -DCMAKE_BUILD_TYPE=${BUILD_TYPE} "-DCMAKE_EXE_LINKER_FLAGS=${link_flags}"
+                RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed: ${rc}")
 endif()
