@@ -1,8 +1,15 @@
 // `recur forward`: load a torch.nn.RNN/LSTM/GRU state_dict (safetensors), run it on a .npy
 // input, write outputs (and, with --grad-output, every gradient) — all files are written only
 // after every computation succeeded. Leaves out: models other than a bare recurrent stack.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "recur/error.h"
@@ -18,6 +25,39 @@ struct ForwardArgs {
   bool batch_first = false;
 };
 
+// Output files are first written next to their targets as PATH.partial and renamed into
+// place only when every one of them was written, so a failure leaves no output at all.
+class StagedOutputs {
+ public:
+  ~StagedOutputs() {
+    for (const auto& [partial, target] : staged_) std::remove(partial.c_str());
+  }
+  std::string stage(const std::string& target) {
+    staged_.emplace_back(target + ".partial", target);
+    return staged_.back().first;
+  }
+  void commit() {
+    for (const auto& [partial, target] : staged_)
+      RECUR_CHECK(std::rename(partial.c_str(), target.c_str()) == 0,
+                  "cannot write '" + target + "': " + std::strerror(errno));
+    staged_.clear();
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> staged_;
+};
+
+void check_output_paths(const std::vector<std::pair<const char*, std::string>>& outputs) {
+  std::set<std::string> seen;
+  for (const auto& [flag, path] : outputs) {
+    if (path.empty()) continue;
+    RECUR_CHECK(!std::filesystem::is_directory(path),
+                std::string(flag) + " " + path + ": is a directory, expected a file path");
+    RECUR_CHECK(seen.insert(path).second,
+                std::string(flag) + " " + path + ": the same path is given for two outputs");
+  }
+}
+
 Tensor load_optional(const std::string& path) {
   return path.empty() ? Tensor() : load_npy_tensor(path);
 }
@@ -29,6 +69,8 @@ void run_forward(const ForwardArgs& a) {
   RECUR_CHECK(a.grad_output.size() || (a.grad_hn.empty() && a.grad_cn.empty()),
               "--grad-hn/--grad-cn need --grad-output (and --grads)");
 
+  check_output_paths(
+      {{"--output", a.output}, {"--hn", a.hn}, {"--cn", a.cn}, {"--grads", a.grads}});
   SafeTensors weights = load_safetensors(a.weights);
   Rnn loaded = Rnn::from_state_dict(weights.tensors, a.mode);
   RnnOptions options = loaded.options();
@@ -51,11 +93,13 @@ void run_forward(const ForwardArgs& a) {
   args.h0 = load_optional(a.h0);
   args.c0 = load_optional(a.c0);
 
+  StagedOutputs staged;
   if (a.grad_output.empty()) {
     RnnOutput out = rnn.forward(input, args);
-    save_npy(a.output, out.output);
-    if (!a.hn.empty()) save_npy(a.hn, out.h_n);
-    if (!a.cn.empty()) save_npy(a.cn, out.c_n);
+    save_npy(staged.stage(a.output), out.output);
+    if (!a.hn.empty()) save_npy(staged.stage(a.hn), out.h_n);
+    if (!a.cn.empty()) save_npy(staged.stage(a.cn), out.c_n);
+    staged.commit();
     return;
   }
   Tensor grad_output = load_npy_tensor(a.grad_output);
@@ -69,10 +113,11 @@ void run_forward(const ForwardArgs& a) {
   g.tensors.emplace("input", std::move(grads.input));
   if (args.h0.defined()) g.tensors.emplace("h0", std::move(grads.h0));
   if (args.c0.defined()) g.tensors.emplace("c0", std::move(grads.c0));
-  save_npy(a.output, out.output);
-  if (!a.hn.empty()) save_npy(a.hn, out.h_n);
-  if (!a.cn.empty()) save_npy(a.cn, out.c_n);
-  save_safetensors(a.grads, g);
+  save_npy(staged.stage(a.output), out.output);
+  if (!a.hn.empty()) save_npy(staged.stage(a.hn), out.h_n);
+  if (!a.cn.empty()) save_npy(staged.stage(a.cn), out.c_n);
+  save_safetensors(staged.stage(a.grads), g);
+  staged.commit();
 }
 
 }  // namespace

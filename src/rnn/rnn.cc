@@ -13,9 +13,7 @@ namespace recur {
 
 struct RnnWorkspace::Impl {
   rnn::StackWorkspace<float> stack;
-  Shape input_shape;
-  bool has_h0 = false;
-  bool has_c0 = false;
+  RnnOptions options;  // of the Rnn that filled it; backward() checks it is the same
 };
 
 RnnWorkspace::RnnWorkspace() = default;
@@ -71,6 +69,19 @@ void validate(const RnnOptions& o) {
   RECUR_CHECK(o.proj_size < o.hidden_size || o.proj_size == 0,
               "RNN: proj_size (" + str(o.proj_size) + ") must be smaller than hidden_size (" +
                   str(o.hidden_size) + ")");
+}
+
+std::string describe(const RnnOptions& o) {
+  return mode_name(o.mode) + " input_size=" + str(o.input_size) +
+         " hidden_size=" + str(o.hidden_size) + " num_layers=" + str(o.num_layers) +
+         " proj_size=" + str(o.proj_size) + (o.bidirectional ? " bidirectional" : "") +
+         (o.bias ? "" : " bias=false") + (o.batch_first ? " batch_first" : "");
+}
+
+bool same_configuration(const RnnOptions& a, const RnnOptions& b) {
+  return a.mode == b.mode && a.input_size == b.input_size && a.hidden_size == b.hidden_size &&
+         a.num_layers == b.num_layers && a.proj_size == b.proj_size &&
+         a.bidirectional == b.bidirectional && a.bias == b.bias && a.batch_first == b.batch_first;
 }
 
 // [B, T, F] <-> [T, B, F]
@@ -170,6 +181,10 @@ Rnn Rnn::from_state_dict(const std::map<std::string, Tensor>& sd, const std::str
                                            str(G));
     o.mode = hint;
   }
+  RECUR_CHECK(!w_hr || o.mode == RnnMode::kLstm,
+              "state_dict: 'weight_hr_l0' (a projection) belongs to an LSTM, but the weights are "
+              "a " +
+                  mode_name(o.mode));
   Rnn rnn(o);
   rnn.load_state_dict(sd, true);
   return rnn;
@@ -317,9 +332,7 @@ RnnOutput Rnn::forward_train(const Tensor& input, const RnnArgs& args, RnnWorksp
   }
   if (!workspace->impl) workspace->impl = std::make_unique<RnnWorkspace::Impl>();
   RnnWorkspace::Impl& ws = *workspace->impl;
-  ws.input_shape = input.shape();
-  ws.has_h0 = args.h0.defined();
-  ws.has_c0 = args.c0.defined();
+  ws.options = options_;
   rnn::stack_forward<float>(p.params, p.batch, p.x.data(),
                             args.h0.defined() ? args.h0.data() : nullptr,
                             args.c0.defined() ? args.c0.data() : nullptr, out.output.data(),
@@ -332,6 +345,9 @@ RnnGrads Rnn::backward(const RnnWorkspace& workspace, const Tensor& grad_output,
                        const Tensor& grad_h_n, const Tensor& grad_c_n) const {
   RECUR_CHECK(workspace.impl != nullptr, "RNN: backward needs a workspace filled by forward_train");
   const RnnWorkspace::Impl& ws = *workspace.impl;
+  RECUR_CHECK(same_configuration(ws.options, options_),
+              "RNN: backward got a workspace filled by another configuration (" +
+                  describe(ws.options) + "), but this RNN is " + describe(options_));
   const rnn::Batch& b = ws.stack.batch;
   const RnnOptions& o = options_;
   const int64_t LD = o.num_layers * o.num_directions();

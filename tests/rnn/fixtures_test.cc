@@ -67,20 +67,28 @@ TEST_P(Fixture, MatchesPyTorch) {
   RnnOutput inference = rnn.forward(t.at("input"), args);
   EXPECT_LT(max_error(inference.output, t.at("output")), tol) << "output (inference)";
   EXPECT_LT(max_error(inference.h_n, t.at("h_n")), tol) << "h_n (inference)";
-  if (lstm) EXPECT_LT(max_error(inference.c_n, t.at("c_n")), tol) << "c_n (inference)";
+  if (lstm) {
+    EXPECT_LT(max_error(inference.c_n, t.at("c_n")), tol) << "c_n (inference)";
+  }
 
   RnnWorkspace ws;
   RnnOutput out = rnn.forward_train(t.at("input"), args, &ws);
   EXPECT_LT(max_error(out.output, t.at("output")), tol) << "output";
   EXPECT_LT(max_error(out.h_n, t.at("h_n")), tol) << "h_n";
-  if (lstm) EXPECT_LT(max_error(out.c_n, t.at("c_n")), tol) << "c_n";
+  if (lstm) {
+    EXPECT_LT(max_error(out.c_n, t.at("c_n")), tol) << "c_n";
+  }
   RnnGrads g =
       rnn.backward(ws, t.at("grad_output"), t.at("grad_h_n"), lstm ? t.at("grad_c_n") : Tensor());
   for (const std::string& name : rnn.parameter_names())
     EXPECT_LT(max_error(g.parameters.at(name), t.at("grad." + name)), tol) << "grad." << name;
   EXPECT_LT(max_error(g.input, t.at("grad.input")), tol) << "grad.input";
-  if (args.h0.defined()) EXPECT_LT(max_error(g.h0, t.at("grad.h0")), tol) << "grad.h0";
-  if (args.c0.defined()) EXPECT_LT(max_error(g.c0, t.at("grad.c0")), tol) << "grad.c0";
+  if (args.h0.defined()) {
+    EXPECT_LT(max_error(g.h0, t.at("grad.h0")), tol) << "grad.h0";
+  }
+  if (args.c0.defined()) {
+    EXPECT_LT(max_error(g.c0, t.at("grad.c0")), tol) << "grad.c0";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, Fixture, ::testing::ValuesIn(fixture_files()),

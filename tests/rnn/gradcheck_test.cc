@@ -176,8 +176,9 @@ TEST_P(GradCheck, MatchesCentralDifferences) {
         }
   EXPECT_LT(relative_error(dx, dx_num), tol) << "input";
   EXPECT_LT(relative_error(dh0, numeric_grad(p, p.h0)), tol) << "h0";
-  if (p.o.mode == RnnMode::kLstm)
+  if (p.o.mode == RnnMode::kLstm) {
     EXPECT_LT(relative_error(dc0, numeric_grad(p, p.c0)), tol) << "c0";
+  }
 }
 
 std::vector<Case> cases() {

@@ -90,8 +90,9 @@ TEST_P(PerMode, VariableLengthsEqualEachSequenceAlone) {
       }
     }
     EXPECT_LT(max_abs_diff(slice_state(all.h_n, b), alone.h_n), 1e-5f) << "h_n b=" << b;
-    if (o.mode == RnnMode::kLstm)
+    if (o.mode == RnnMode::kLstm) {
       EXPECT_LT(max_abs_diff(slice_state(all.c_n, b), alone.c_n), 1e-5f) << "c_n b=" << b;
+    }
   }
 }
 
@@ -140,9 +141,9 @@ TEST_P(PerMode, BatchIndependence) {
     for (int64_t b = 0; b < B; ++b) {
       float d = max_abs_diff(all.output.data() + (t * B + b) * Y,
                              other.output.data() + (t * B + b) * Y, Y);
-      if (b == 2)
+      if (b == 2) {
         EXPECT_GT(d, 0.0f);
-      else
+      } else
         EXPECT_LT(d, 1e-6f) << "t=" << t << " b=" << b;
     }
 }
@@ -200,7 +201,9 @@ TEST_P(PerMode, StepLoopEqualsFullForward) {
       }
     }
     EXPECT_LT(max_abs_diff(state.h, full.h_n), 1e-5f);
-    if (o.mode == RnnMode::kLstm) EXPECT_LT(max_abs_diff(state.c, full.c_n), 1e-5f);
+    if (o.mode == RnnMode::kLstm) {
+      EXPECT_LT(max_abs_diff(state.c, full.c_n), 1e-5f);
+    }
   }
 }
 
