@@ -62,6 +62,41 @@ struct Dims {
   int64_t I, H, P, Ho, G, GH, W;
 };
 
+// Per-thread scratch buffers, kept between calls so the big ones (input projections, gate
+// gradients: T·B·G·H each) are not allocated, faulted in and zeroed on every call. Contents
+// are garbage on entry; callers write or zero what they read.
+template <typename S>
+struct Scratch {
+  std::vector<S> xw, gx, gh, h_state, c_state, h_raw;
+  std::vector<S> dgx_all, dgh_all, dh_all, dh, dc, dh_raw, dgx, dh_direct;
+};
+
+template <typename S>
+Scratch<S>& scratch() {
+  thread_local Scratch<S> s;
+  return s;
+}
+
+template <typename S>
+S* sized(std::vector<S>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+  return v.data();
+}
+
+// Grows v to n elements without clearing it (the caller writes or zeroes what it reads).
+template <typename S>
+void grow(std::vector<S>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) != n) v.resize(n);
+}
+
+// Zeroes rows [active[s], B) of each (B, width) block s of a (T, B, width) buffer: the rows
+// an iteration does not write, so the weight-gradient GEMMs see exact zeros there.
+template <typename S>
+void zero_inactive(S* buf, const Batch& b, int64_t width) {
+  for (int64_t s = 0; s < b.T; ++s)
+    std::fill(buf + (s * b.B + b.active[s]) * width, buf + (s + 1) * b.B * width, S(0));
+}
+
 Dims dims_of(const RnnOptions& o, int64_t layer) {
   Dims d;
   d.mode = o.mode;
@@ -85,8 +120,9 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   const bool lstm = d.mode == RnnMode::kLstm;
   const bool gru = d.mode == RnnMode::kGru;
 
-  std::vector<S> xw(T * B * GH);  // (T, B, GH)
-  gemm<S>(false, true, T * B, GH, d.I, S(1), x, d.I, w.w_ih, d.I, S(0), xw.data(), GH);
+  Scratch<S>& sc = scratch<S>();
+  S* xw = sized(sc.xw, T * B * GH);  // (T, B, GH)
+  gemm<S>(false, true, T * B, GH, d.I, S(1), x, d.I, w.w_ih, d.I, S(0), xw, GH);
   if (w.b_ih) {
     std::vector<S> bias(GH);  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
     for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
@@ -95,41 +131,53 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   }
   const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
 
-  std::vector<S> h_state(B * Ho, S(0)), c_state(lstm ? B * H : 0, S(0));
+  S* h_state = sized(sc.h_state, B * Ho);  // (B, Ho) sorted rows
+  S* c_state = sized(sc.c_state, lstm ? B * H : 0);
   for (int64_t j = 0; j < B; ++j) {
-    if (h0) std::copy_n(h0 + b.perm[j] * Ho, Ho, &h_state[j * Ho]);
-    if (lstm && c0) std::copy_n(c0 + b.perm[j] * H, H, &c_state[j * H]);
+    S* h = h_state + j * Ho;
+    h0 ? std::copy_n(h0 + b.perm[j] * Ho, Ho, h) : std::fill_n(h, Ho, S(0));
+    if (lstm) {
+      S* c = c_state + j * H;
+      c0 ? std::copy_n(c0 + b.perm[j] * H, H, c) : std::fill_n(c, H, S(0));
+    }
   }
   if (ws) {
-    ws->h_all.assign((T + 1) * B * Ho, S(0));
-    std::copy(h_state.begin(), h_state.end(), ws->h_all.begin());
-    ws->c_all.assign(lstm ? (T + 1) * B * H : 0, S(0));
-    std::copy(c_state.begin(), c_state.end(), ws->c_all.begin());
-    ws->h_raw.assign(d.P ? T * B * H : 0, S(0));
-    ws->saved.assign(T * B * d.W, S(0));
+    grow(ws->h_all, (T + 1) * B * Ho);
+    std::copy_n(h_state, B * Ho, ws->h_all.data());
+    zero_inactive(ws->h_all.data() + B * Ho, b, Ho);
+    grow(ws->c_all, lstm ? (T + 1) * B * H : 0);
+    if (lstm) {
+      std::copy_n(c_state, B * H, ws->c_all.data());
+      zero_inactive(ws->c_all.data() + B * H, b, H);
+    }
+    grow(ws->h_raw, d.P ? T * B * H : 0);
+    if (d.P) zero_inactive(ws->h_raw.data(), b, H);
+    grow(ws->saved, T * B * d.W);
   }
-  std::vector<S> gx(B * GH), gh(B * GH), h_raw_scratch(d.P ? B * H : 0);
+  S* gx = sized(sc.gx, B * GH);
+  S* gh = sized(sc.gh, B * GH);
+  S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
 
   for (int64_t s = 0; s < T; ++s) {
     const int64_t rows = b.active[s];
     if (rows == 0) break;
-    S* h_prev = ws ? &ws->h_all[s * B * Ho] : h_state.data();
-    S* h_next = ws ? &ws->h_all[(s + 1) * B * Ho] : h_state.data();
-    S* c_prev = !lstm ? nullptr : ws ? &ws->c_all[s * B * H] : c_state.data();
-    S* c_next = !lstm ? nullptr : ws ? &ws->c_all[(s + 1) * B * H] : c_state.data();
-    S* h_cell = !d.P ? h_next : ws ? &ws->h_raw[s * B * H] : h_raw_scratch.data();
+    S* h_prev = ws ? &ws->h_all[s * B * Ho] : h_state;
+    S* h_next = ws ? &ws->h_all[(s + 1) * B * Ho] : h_state;
+    S* c_prev = !lstm ? nullptr : ws ? &ws->c_all[s * B * H] : c_state;
+    S* c_next = !lstm ? nullptr : ws ? &ws->c_all[(s + 1) * B * H] : c_state;
+    S* h_cell = !d.P ? h_next : ws ? &ws->h_raw[s * B * H] : h_raw_scratch;
 
     for (int64_t j = 0; j < rows; ++j) {
       const int64_t t = b.time_of(s, j, reverse);
       std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
     }
-    gemm<S>(false, true, rows, GH, Ho, S(1), h_prev, Ho, w.w_hh, Ho, S(0), gh.data(), GH);
+    gemm<S>(false, true, rows, GH, Ho, S(1), h_prev, Ho, w.w_hh, Ho, S(0), gh, GH);
 
     CellForward<S> cell;
     cell.rows = rows;
     cell.H = H;
-    cell.gx = gx.data();
-    cell.gh = gh.data();
+    cell.gx = gx;
+    cell.gh = gh;
     cell.b_hn = b_hn;
     cell.h_prev = h_prev;
     cell.c_prev = c_prev;
@@ -147,18 +195,17 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
 
   for (int64_t j = 0; j < B; ++j) {
     const int64_t n = b.sorted_len[j];
-    const S* h = ws ? &ws->h_all[(n * B + j) * Ho] : &h_state[j * Ho];
+    const S* h = ws ? &ws->h_all[(n * B + j) * Ho] : h_state + j * Ho;
     std::copy_n(h, Ho, h_n + b.perm[j] * Ho);
     if (lstm) {
-      const S* c = ws ? &ws->c_all[(n * B + j) * H] : &c_state[j * H];
+      const S* c = ws ? &ws->c_all[(n * B + j) * H] : c_state + j * H;
       std::copy_n(c, H, c_n + b.perm[j] * H);
     }
   }
 }
 
 template <typename S>
-void add_column_sums(const std::vector<S>& m, int64_t cols, std::vector<S>* out) {
-  const int64_t rows = static_cast<int64_t>(m.size()) / cols;
+void add_column_sums(const S* m, int64_t rows, int64_t cols, std::vector<S>* out) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < cols; ++k) (*out)[k] += m[r * cols + k];
 }
@@ -173,14 +220,24 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
   const bool lstm = d.mode == RnnMode::kLstm;
   const bool gru = d.mode == RnnMode::kGru;
 
-  std::vector<S> dgx_all(T * B * GH, S(0));            // (T, B, GH) time-major, original order
-  std::vector<S> dgh_all(T * B * GH, S(0));            // (T, B, GH) iteration-major, sorted rows
-  std::vector<S> dh_all(d.P ? T * B * d.P : 0, S(0));  // (T, B, P) d h at each iteration
-  std::vector<S> dh(B * Ho, S(0)), dc(lstm ? B * H : 0, S(0));
-  std::vector<S> dh_raw(d.P ? B * H : 0), dgx(gru ? B * GH : 0), dh_direct(gru ? B * H : 0);
+  Scratch<S>& sc = scratch<S>();
+  S* dgx_all = sized(sc.dgx_all, T * B * GH);           // (T, B, GH) time-major, original order
+  S* dgh_all = sized(sc.dgh_all, T * B * GH);           // (T, B, GH) iteration-major, sorted rows
+  S* dh_all = sized(sc.dh_all, d.P ? T * B * d.P : 0);  // (T, B, P) d h at each iteration
+  S* dh = sized(sc.dh, B * Ho);                         // (B, Ho) sorted rows
+  S* dc = sized(sc.dc, lstm ? B * H : 0);               // (B, H)
+  S* dh_raw = sized(sc.dh_raw, d.P ? B * H : 0);
+  S* dgx = sized(sc.dgx, gru ? B * GH : 0);
+  S* dh_direct = sized(sc.dh_direct, gru ? B * H : 0);
+  for (int64_t t = 0; t < T; ++t)  // padded positions get no gradient
+    for (int64_t bb = 0; bb < B; ++bb)
+      if (t >= b.lengths[bb]) std::fill_n(dgx_all + (t * B + bb) * GH, GH, S(0));
+  zero_inactive(dgh_all, b, GH);
+  if (d.P) zero_inactive(dh_all, b, d.P);
   for (int64_t j = 0; j < B; ++j) {
-    if (dh_n) std::copy_n(dh_n + b.perm[j] * Ho, Ho, &dh[j * Ho]);
-    if (lstm && dc_n) std::copy_n(dc_n + b.perm[j] * H, H, &dc[j * H]);
+    dh_n ? std::copy_n(dh_n + b.perm[j] * Ho, Ho, dh + j * Ho) : std::fill_n(dh + j * Ho, Ho, S(0));
+    if (lstm)
+      dc_n ? std::copy_n(dc_n + b.perm[j] * H, H, dc + j * H) : std::fill_n(dc + j * H, H, S(0));
   }
 
   for (int64_t s = T - 1; s >= 0; --s) {
@@ -190,13 +247,13 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
       const S* dyr = dy + (b.time_of(s, j, reverse) * B + b.perm[j]) * y_stride;
       for (int64_t k = 0; k < Ho; ++k) dh[j * Ho + k] += dyr[k];
     }
-    const S* dh_cell = dh.data();
+    const S* dh_cell = dh;
     if (d.P) {
-      std::copy_n(dh.data(), rows * d.P, &dh_all[s * B * d.P]);
-      gemm<S>(false, false, rows, H, d.P, S(1), dh.data(), d.P, w.w_hr, H, S(0), dh_raw.data(), H);
-      dh_cell = dh_raw.data();
+      std::copy_n(dh, rows * d.P, dh_all + s * B * d.P);
+      gemm<S>(false, false, rows, H, d.P, S(1), dh, d.P, w.w_hr, H, S(0), dh_raw, H);
+      dh_cell = dh_raw;
     }
-    S* dgh = &dgh_all[s * B * GH];
+    S* dgh = dgh_all + s * B * GH;
     CellBackward<S> cell;
     cell.rows = rows;
     cell.H = H;
@@ -205,37 +262,36 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     cell.c_prev = lstm ? &ws.c_all[s * B * H] : nullptr;
     cell.c = lstm ? &ws.c_all[(s + 1) * B * H] : nullptr;
     cell.dh = dh_cell;
-    cell.dc = lstm ? dc.data() : nullptr;
-    cell.dgx = gru ? dgx.data() : dgh;
+    cell.dc = lstm ? dc : nullptr;
+    cell.dgx = gru ? dgx : dgh;
     cell.dgh = dgh;
-    cell.dh_prev = gru ? dh_direct.data() : nullptr;
+    cell.dh_prev = gru ? dh_direct : nullptr;
     cell_backward(d.mode, cell);
 
     for (int64_t j = 0; j < rows; ++j) {
       const int64_t t = b.time_of(s, j, reverse);
-      std::copy_n(&cell.dgx[j * GH], GH, &dgx_all[(t * B + b.perm[j]) * GH]);
+      std::copy_n(cell.dgx + j * GH, GH, dgx_all + (t * B + b.perm[j]) * GH);
     }
-    if (gru) std::copy_n(dh_direct.data(), rows * H, dh.data());
-    gemm<S>(false, false, rows, Ho, GH, S(1), dgh, GH, w.w_hh, Ho, gru ? S(1) : S(0), dh.data(),
-            Ho);
+    if (gru) std::copy_n(dh_direct, rows * H, dh);
+    gemm<S>(false, false, rows, Ho, GH, S(1), dgh, GH, w.w_hh, Ho, gru ? S(1) : S(0), dh, Ho);
   }
 
   for (int64_t j = 0; j < B; ++j) {
-    std::copy_n(&dh[j * Ho], Ho, dh0 + b.perm[j] * Ho);
-    if (lstm) std::copy_n(&dc[j * H], H, dc0 + b.perm[j] * H);
+    std::copy_n(dh + j * Ho, Ho, dh0 + b.perm[j] * Ho);
+    if (lstm) std::copy_n(dc + j * H, H, dc0 + b.perm[j] * H);
   }
 
-  gemm<S>(true, false, GH, d.I, T * B, S(1), dgx_all.data(), GH, x, d.I, S(1), g->w_ih.data(), d.I);
-  gemm<S>(true, false, GH, Ho, T * B, S(1), dgh_all.data(), GH, ws.h_all.data(), Ho, S(1),
-          g->w_hh.data(), Ho);
+  gemm<S>(true, false, GH, d.I, T * B, S(1), dgx_all, GH, x, d.I, S(1), g->w_ih.data(), d.I);
+  gemm<S>(true, false, GH, Ho, T * B, S(1), dgh_all, GH, ws.h_all.data(), Ho, S(1), g->w_hh.data(),
+          Ho);
   if (!g->b_ih.empty()) {
-    add_column_sums(dgx_all, GH, &g->b_ih);
-    add_column_sums(dgh_all, GH, &g->b_hh);
+    add_column_sums(dgx_all, T * B, GH, &g->b_ih);
+    add_column_sums(dgh_all, T * B, GH, &g->b_hh);
   }
   if (d.P)
-    gemm<S>(true, false, d.P, H, T * B, S(1), dh_all.data(), d.P, ws.h_raw.data(), H, S(1),
-            g->w_hr.data(), H);
-  gemm<S>(false, false, T * B, d.I, GH, S(1), dgx_all.data(), GH, w.w_ih, d.I, S(1), dx, d.I);
+    gemm<S>(true, false, d.P, H, T * B, S(1), dh_all, d.P, ws.h_raw.data(), H, S(1), g->w_hr.data(),
+            H);
+  gemm<S>(false, false, T * B, d.I, GH, S(1), dgx_all, GH, w.w_ih, d.I, S(1), dx, d.I);
 }
 
 }  // namespace
