@@ -13,9 +13,9 @@
 namespace recur {
 
 struct Parameter {
-  std::string name;       // PyTorch-style, e.g. "rnn.weight_ih_l0"
+  std::string name;  // PyTorch-style, e.g. "rnn.weight_ih_l0"
   Tensor* value = nullptr;
-  Tensor grad;            // same shape as *value once a backward pass has touched it
+  Tensor grad;  // same shape as *value once a backward pass has touched it
 
   // Zeros the gradient, allocating it on first use.
   void zero_grad();
