@@ -96,6 +96,7 @@ struct LmTrainOptions {
   int64_t epochs = 1;  // passes over the training stream when steps == 0
   std::string optimizer = "adam";
   float lr = 2e-3f;
+  float momentum = 0.0f;       // sgd and rmsprop
   float weight_decay = -1.0f;  // < 0: the optimizer's default
   float clip = 1.0f;           // global gradient-norm clip; 0 = off
   std::string schedule = "constant";

@@ -8,4 +8,12 @@ namespace recur::cli {
 // `recur forward`: runs a PyTorch-trained recurrent layer, optionally with backward.
 void add_forward_command(CLI::App& app);
 
+// `recur train lm`, `recur eval`, `recur next`, `recur generate`, `recur data lm`.
+void add_lm_commands(CLI::App& app);
+
+// Thrown by a command that must end with a particular exit status (e.g. 130 after Ctrl-C).
+struct Exit {
+  int code;
+};
+
 }  // namespace recur::cli

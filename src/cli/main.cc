@@ -12,10 +12,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "recur 0.1.0");
   recur::cli::add_forward_command(app);
+  recur::cli::add_lm_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const recur::cli::Exit& e) {
+    return e.code;
   } catch (const recur::Error& e) {
     std::cerr << "recur: error: " << e.what() << "\n";
     return 1;

@@ -69,6 +69,7 @@ std::string LmTrainOptions::to_json() const {
             {"epochs", epochs},
             {"optimizer", optimizer},
             {"lr", lr},
+            {"momentum", momentum},
             {"weight_decay", weight_decay},
             {"clip", clip},
             {"schedule", schedule},
@@ -90,6 +91,7 @@ LmTrainOptions LmTrainOptions::from_json(const std::string& text) {
     o.epochs = j.at("epochs").get<int64_t>();
     o.optimizer = j.at("optimizer").get<std::string>();
     o.lr = j.at("lr").get<float>();
+    o.momentum = j.at("momentum").get<float>();
     o.weight_decay = j.at("weight_decay").get<float>();
     o.clip = j.at("clip").get<float>();
     o.schedule = j.at("schedule").get<std::string>();
@@ -131,8 +133,25 @@ LmTrainer::LmTrainer(const LmConfig& config, const LmTrainOptions& options, LmDa
 LmTrainer::~LmTrainer() = default;
 
 void LmTrainer::init_optimizer() {
-  optimizer_ = optim::make_optimizer(options_.optimizer, model_->parameters(), options_.lr,
-                                     options_.weight_decay);
+  const float wd = options_.weight_decay >= 0.0f ? options_.weight_decay : 0.0f;
+  if (options_.optimizer == "sgd") {
+    optim::SgdOptions o;
+    o.lr = options_.lr;
+    o.momentum = options_.momentum;
+    o.weight_decay = wd;
+    optimizer_ = optim::sgd(model_->parameters(), o);
+  } else if (options_.optimizer == "rmsprop") {
+    optim::RmspropOptions o;
+    o.lr = options_.lr;
+    o.momentum = options_.momentum;
+    o.weight_decay = wd;
+    optimizer_ = optim::rmsprop(model_->parameters(), o);
+  } else {
+    RECUR_CHECK(options_.momentum == 0.0f,
+                "--momentum applies to sgd and rmsprop, not " + options_.optimizer);
+    optimizer_ = optim::make_optimizer(options_.optimizer, model_->parameters(), options_.lr,
+                                       options_.weight_decay);
+  }
   schedule_ = optim::make_schedule(options_.schedule, options_.lr, total_steps_, options_.warmup);
 }
 
