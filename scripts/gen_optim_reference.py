@@ -233,6 +233,9 @@ def schedule_cases():
         # Defaults except patience 0: every non-improvement reduces.
         ("plateau_patience_0", dict(lr=0.05, factor=0.1, patience=0, threshold=1e-4, min_lr=0.0),
          [2.0, 1.0, 1.0, 0.99995, 0.5, 0.6, 0.4, float("nan"), 0.3]),
+        # A tiny lr: reductions stop once they would change it by no more than eps = 1e-8.
+        ("plateau_eps", dict(lr=1e-7, factor=0.5, patience=0, threshold=1e-4, min_lr=0.0),
+         [1.0] * 8),
     ]
     for name, o, losses in plateau:
         o = f32_options(o)
