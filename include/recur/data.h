@@ -58,6 +58,8 @@ class Vocab {
  private:
   std::vector<std::string> tokens_;
   std::unordered_map<std::string, int64_t> ids_;
+  // Ids of the tokens that are a single code point, so encode_chars needs no string per char.
+  std::unordered_map<char32_t, int64_t> char_ids_;
   void add(const std::string& token);
 };
 
