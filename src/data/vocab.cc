@@ -129,7 +129,7 @@ const std::string& Vocab::token(int64_t id) const {
 
 std::vector<int64_t> Vocab::encode_chars(std::string_view utf8) const {
   std::vector<int64_t> ids;
-  ids.reserve(utf8.size());
+  ids.reserve(detail::count_code_points(utf8));  // exact for valid input, which is checked below
   size_t pos = 0;
   while (pos < utf8.size()) {
     const char32_t c = detail::next_code_point(utf8, &pos, "text");
