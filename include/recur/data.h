@@ -35,7 +35,8 @@ class Vocab {
   // the two special tokens; tokens seen fewer than min_count times map to <unk>.
   static Vocab from_chars(const std::vector<std::string>& documents, int64_t max_size = 0,
                           int64_t min_count = 1);
-  // The same from already tokenized documents (words, for classifiers).
+  // The same from already tokenized documents (words, for classifiers). Tokens equal to
+  // "<pad>" or "<unk>" are not counted (they already have ids 0 and 1); empty ones are an Error.
   static Vocab from_tokens(const std::vector<std::vector<std::string>>& documents,
                            int64_t max_size = 0, int64_t min_count = 1);
 
@@ -58,6 +59,8 @@ class Vocab {
  private:
   std::vector<std::string> tokens_;
   std::unordered_map<std::string, int64_t> ids_;
+  // Ids of the tokens that are a single code point, so encode_chars needs no string per char.
+  std::unordered_map<char32_t, int64_t> char_ids_;
   void add(const std::string& token);
 };
 
@@ -77,6 +80,11 @@ std::string default_data_dir();
 // epilogue), or a path to a UTF-8 .txt file (documents separated by blank lines). A data set
 // that is not there is an Error saying to run scripts/get-data; an unknown name lists the known
 // ones; an empty corpus or invalid UTF-8 is an Error naming the file.
+// Poems without paragraphs are skipped (4 of the 57,607 records). with_titles puts
+// title + "\n" before a poem, and "CHAPTER N. Title\n\n" before a numbered chapter (the texts of
+// etymology, extracts and epilogue already open with their heading). In a .txt file a leading
+// BOM is dropped, lines lose a trailing \r, and whitespace-only lines count as blank. Moby Dick
+// takes chapter_1 .. chapter_N.json (N = 135 in the package; a gap is an Error).
 TextCorpus load_text_corpus(const std::string& spec, const std::string& data_dir,
                             bool with_titles = false);
 
@@ -85,8 +93,8 @@ struct TextSplit {
 };
 // Deterministic split. With at least 20 documents: documents shuffled with `seed` (Rng), the
 // first valid_fraction go to valid, the next test_fraction to test, the rest to train. With
-// fewer: the documents are joined and cut by character position (train first, then valid,
-// then test); parts may be empty for tiny corpora.
+// fewer: the documents are joined with "\n\n" and cut by character position (train first, then
+// valid, then test); parts may be empty for tiny corpora. Part sizes are rounded to nearest.
 TextSplit split_corpus(const TextCorpus& corpus, double valid_fraction = 0.05,
                        double test_fraction = 0.05, uint64_t seed = 1234);
 
