@@ -8,4 +8,7 @@ namespace recur::cli {
 // `recur forward`: runs a PyTorch-trained recurrent layer, optionally with backward.
 void add_forward_command(CLI::App& app);
 
+// `recur plot`: train/valid loss curves from JSONL training logs as an SVG.
+void add_plot_command(CLI::App& app);
+
 }  // namespace recur::cli
