@@ -133,6 +133,7 @@ void run_plot(const PlotArgs& a) {
   spec.y_label = a.log_y ? "loss (nats/token, log scale)" : "loss (nats/token)";
   spec.log_y = a.log_y;
   size_t found = 0;
+  std::vector<std::string> empty;  // logs with nothing to draw
   for (size_t i = 0; i < a.logs.size(); ++i) {
     const std::string& path = a.logs[i];
     LossCurves curves = read_log(path, a.log_y);
@@ -140,8 +141,7 @@ void run_plot(const PlotArgs& a) {
       std::cerr << "recur: warning: " << path << ": skipped " << curves.skipped
                 << (a.log_y ? " non-finite or non-positive" : " non-finite") << " loss value(s)\n";
     const size_t count = curves.train_loss.size() + curves.valid_loss.size();
-    if (count == 0 && a.logs.size() > 1)
-      std::cerr << "recur: warning: " << path << ": no train_loss or valid_loss values\n";
+    if (count == 0) empty.push_back(path);
     found += count;
     const std::string stem = fs::path(path).stem().string();
     const ColourPair& colours = kColours[i % std::size(kColours)];
@@ -157,6 +157,8 @@ void run_plot(const PlotArgs& a) {
     for (const std::string& path : a.logs) names += (names.empty() ? "" : ", ") + path;
     throw Error("no finite train_loss or valid_loss values in " + names);
   }
+  for (const std::string& path : empty)
+    std::cerr << "recur: warning: " << path << ": no finite train_loss or valid_loss values\n";
   write_file(a.output, render_svg(spec));
 }
 
