@@ -16,4 +16,7 @@ struct Exit {
   int code;
 };
 
+// `recur plot`: train/valid loss curves from JSONL training logs as an SVG.
+void add_plot_command(CLI::App& app);
+
 }  // namespace recur::cli
