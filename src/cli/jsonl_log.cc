@@ -9,8 +9,8 @@
 
 namespace recur::cli {
 
-JsonlLog::JsonlLog(const std::string& path) : path_(path) {
-  out_.open(path, std::ios::out | std::ios::trunc);
+JsonlLog::JsonlLog(const std::string& path, bool append) : path_(path) {
+  out_.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
   RECUR_CHECK(out_.is_open(), "cannot open log file '" + path + "': " + std::strerror(errno));
 }
 

@@ -20,8 +20,9 @@ namespace recur::cli {
 
 class JsonlLog {
  public:
-  // Creates (or truncates) `path`; an Error naming the path when it cannot be opened.
-  explicit JsonlLog(const std::string& path);
+  // Creates (or truncates, or with `append` extends) `path`; an Error naming the path when it
+  // cannot be opened.
+  explicit JsonlLog(const std::string& path, bool append = false);
 
   // Writes `object` (a JSON object, else an Error) as one line and flushes it.
   void write(const nlohmann::json& object);

@@ -15,6 +15,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/jsonl_log.h"
+#include "cli/progress.h"
 #include "recur/data.h"
 #include "recur/error.h"
 #include "recur/io.h"
@@ -128,11 +130,8 @@ void run_train_lm(TrainArgs a) {
                trainer->model().config().to_json().c_str(),
                static_cast<long long>(trainer->model().parameter_count()),
                static_cast<long long>(trainer->total_steps()));
-  std::unique_ptr<std::ofstream> log;
-  if (!a.log.empty()) {
-    log = std::make_unique<std::ofstream>(a.log, a.resume ? std::ios::app : std::ios::trunc);
-    RECUR_CHECK(log->good(), "--log " + a.log + ": cannot open for writing");
-  }
+  std::unique_ptr<JsonlLog> log;
+  if (!a.log.empty()) log = std::make_unique<JsonlLog>(a.log, a.resume);
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
   const auto started = std::chrono::steady_clock::now();
@@ -145,6 +144,9 @@ void run_train_lm(TrainArgs a) {
     }
     return g_interrupted.load() || out_of_time;
   };
+  ProgressOptions po;
+  po.log_every = a.log_every;
+  Progress progress("train", trainer->total_steps(), po);
   LmEval last_valid;
   auto on_event = [&](const LmTrainEvent& ev) {
     if (log) {
@@ -157,16 +159,15 @@ void run_train_lm(TrainArgs a) {
         j["valid_loss"] = ev.valid.loss;
         j["valid_bpc"] = ev.valid.bpc();
       }
-      *log << j.dump() << "\n" << std::flush;
+      log->write(j);
     }
     if (ev.has_valid) last_valid = ev.valid;
-    if (ev.step % a.log_every == 0 || ev.step == ev.total_steps || ev.has_valid) {
-      std::fprintf(stderr, "step %lld/%lld  loss %.4f  lr %.3g  %.0f tok/s  %.0f s",
-                   static_cast<long long>(ev.step), static_cast<long long>(ev.total_steps),
-                   ev.train_loss, ev.lr, ev.tokens_per_s, ev.time_s);
-      if (ev.has_valid) std::fprintf(stderr, "  valid %.4f bpc", ev.valid.bpc());
-      std::fprintf(stderr, "\n");
-    }
+    std::vector<ProgressField> fields = {ProgressField::named("loss", ev.train_loss),
+                                         ProgressField::named("lr", ev.lr),
+                                         ProgressField::rate("tok/s", ev.tokens_per_s)};
+    if (last_valid.tokens > 0)
+      fields.push_back(ProgressField::named("valid bpc", last_valid.bpc()));
+    progress.update(ev.step, fields);
     if (a.checkpoint_every > 0 && ev.step % a.checkpoint_every == 0 && ev.step < ev.total_steps)
       trainer->save(a.out);
   };
@@ -177,6 +178,7 @@ void run_train_lm(TrainArgs a) {
     throw;
   }
   std::signal(SIGINT, previous);
+  progress.finish();
   trainer->save(a.out);
   if (!trainer->done()) {
     std::fprintf(stderr,

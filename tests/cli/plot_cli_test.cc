@@ -15,46 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_test.h"
+
 namespace recur {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-class PlotCli : public ::testing::Test {
+class PlotCli : public CliTest {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (char& c : name)
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    dir_ = fs::path(::testing::TempDir()) / ("recur_plot_" + name + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  int run(const std::string& args) const {
-    const std::string command = "cd " + quote(dir_.string()) + " && " + quote(RECUR_CLI_PATH) +
-                                " plot " + args + " >out.txt 2>err.txt";
-    const int status = std::system(command.c_str());
-    if (status == -1 || !WIFEXITED(status)) return -1;
-    return WEXITSTATUS(status);
-  }
-  std::string read(const std::string& name) const {
-    std::ifstream in(dir_ / name, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
-  }
-  bool exists(const std::string& name) const { return fs::exists(dir_ / name); }
+  int run(const std::string& args) const { return CliTest::run("plot " + args); }
+  std::string read(const std::string& name) const { return read_text(name); }
+  void write(const std::string& name, const std::string& text) const { write_bytes(name, text); }
 
   // Runs with `args`, expects exit 1, "recur: error: " and each of `needles` on stderr, and no
   // output file.
@@ -67,8 +37,6 @@ class PlotCli : public ::testing::Test {
     EXPECT_FALSE(exists("curve.svg"));
     EXPECT_FALSE(exists("curve.svg.partial"));
   }
-
-  fs::path dir_;
 };
 
 // A log in the training schema: train lines every step, an eval line every `eval_every`.
