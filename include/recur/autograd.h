@@ -51,6 +51,11 @@ struct Var::Node {
 
 class Tape {
  public:
+  // A training tape records backward closures and applies dropout; an inference tape
+  // (training = false, like PyTorch's eval() under no_grad) records nothing, makes no Var
+  // require a gradient, skips dropout and runs the recurrent stack without saving anything.
+  explicit Tape(bool training = true) : training_(training) {}
+  bool training() const { return training_; }
   // A value with no gradient (data, detached states).
   Var constant(Tensor value);
   // A trainable leaf; backward adds into parameter.grad (allocated and zeroed if empty).
@@ -68,6 +73,7 @@ class Tape {
 
  private:
   std::vector<std::function<void()>> ops_;
+  bool training_ = true;
 };
 
 // ---- ops ----------------------------------------------------------------------------------
@@ -107,5 +113,25 @@ struct RnnVars {
 RnnVars rnn(Tape& tape, const Rnn& rnn, const std::vector<Parameter*>& parameters, const Var& input,
             const std::vector<int64_t>& lengths, const Var& h0, const Var& c0, Rng* rng,
             std::shared_ptr<RnnWorkspace> workspace = nullptr);
+
+// Elementwise activations.
+Var relu(Tape& tape, const Var& x);
+Var tanh(Tape& tape, const Var& x);
+
+// Same data, another shape with the same number of elements.
+Var reshape(Tape& tape, const Var& x, Shape shape);
+
+// x[index] along the first axis: [N, ...] -> [...].
+Var select(Tape& tape, const Var& x, int64_t index);
+
+// Pooling over the valid steps of x [T, B, F] (steps t < lengths[b]; lengths empty = all T):
+// mean or max -> [B, F]. Max sends the gradient to the first maximal step.
+Var mean_over_time(Tape& tape, const Var& x, const std::vector<int64_t>& lengths);
+Var max_over_time(Tape& tape, const Var& x, const std::vector<int64_t>& lengths);
+
+// Softmax over the valid steps of scores [T, B] (padded steps get weight 0) -> [T, B].
+Var softmax_over_time(Tape& tape, const Var& scores, const std::vector<int64_t>& lengths);
+// sum_t weights[t, b] * x[t, b, :] for weights [T, B] and x [T, B, F] -> [B, F].
+Var weighted_sum_over_time(Tape& tape, const Var& weights, const Var& x);
 
 }  // namespace recur::ag

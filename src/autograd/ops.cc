@@ -100,7 +100,7 @@ Var linear(Tape& tape, const Var& x, const Var& weight, const Var& bias) {
 // y = x * m / (1 - p), m ~ Bernoulli(1 - p); backward: dx = dy * m / (1 - p).
 Var dropout(Tape& tape, const Var& x, float p, Rng& rng, bool variational) {
   RECUR_CHECK(p >= 0.0f && p < 1.0f, "dropout: p must be in [0, 1), got " + std::to_string(p));
-  if (p == 0.0f) return x;
+  if (p == 0.0f || !tape.training()) return x;
   const Tensor& xv = x.value();
   const int64_t n = xv.numel();
   int64_t period = n;  // mask length; the mask repeats with this period

@@ -29,11 +29,19 @@ RnnVars rnn(Tape& tape, const Rnn& rnn, const std::vector<Parameter*>& parameter
   for (size_t k = 0; k < names.size(); ++k)
     RECUR_CHECK(parameters[k] != nullptr && parameters[k]->value == &rnn.parameter(names[k]),
                 "rnn op: parameter " + std::to_string(k) + " is not the RNN's " + names[k]);
-  if (!workspace) workspace = std::make_shared<RnnWorkspace>();
   RnnArgs args;
   args.lengths = lengths;
   if (h0.defined()) args.h0 = h0.value();
   if (c0.defined()) args.c0 = c0.value();
+  if (!tape.training()) {
+    RnnOutput out = rnn.forward(input.value(), args);
+    RnnVars vars;
+    vars.output = tape.result(std::move(out.output), false);
+    vars.h_n = tape.result(std::move(out.h_n), false);
+    if (out.c_n.defined()) vars.c_n = tape.result(std::move(out.c_n), false);
+    return vars;
+  }
+  if (!workspace) workspace = std::make_shared<RnnWorkspace>();
   RnnOutput out = rnn.forward_train(input.value(), args, workspace.get(), rng);
   RnnVars vars;
   vars.output = tape.result(std::move(out.output), true);

@@ -35,18 +35,20 @@ Var Tape::parameter(Parameter& parameter) {
   auto node = std::make_shared<Var::Node>();
   node->external = parameter.value;
   node->parameter = &parameter;
-  node->requires_grad = true;
+  node->requires_grad = training_;
   return Var(std::move(node));
 }
 
 Var Tape::result(Tensor value, bool requires_grad) {
   auto node = std::make_shared<Var::Node>();
   node->value = std::move(value);
-  node->requires_grad = requires_grad;
+  node->requires_grad = requires_grad && training_;
   return Var(std::move(node));
 }
 
-void Tape::record(std::function<void()> backward) { ops_.push_back(std::move(backward)); }
+void Tape::record(std::function<void()> backward) {
+  if (training_) ops_.push_back(std::move(backward));
+}
 
 void Tape::backward(const Var& loss) {
   RECUR_CHECK(loss.defined(), "autograd: backward of an undefined Var");

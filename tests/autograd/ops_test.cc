@@ -234,6 +234,105 @@ TEST(AutogradOps, RecurrentStackGradients) {
   }
 }
 
+TEST(AutogradOps, ActivationsReshapeSelectGradients) {
+  Rng rng(21);
+  std::vector<Tensor> v = {random_tensor({3, 4}, rng)};
+  for (int64_t i = 0; i < v[0].numel(); ++i)  // keep relu away from its kink
+    if (std::fabs(v[0][i]) < 0.05f) v[0][i] = 0.3f;
+  const Tensor target4 = random_tensor({4}, rng);
+  const Tensor target34 = random_tensor({3, 4}, rng);
+  expect_gradients([&](Tape& t, std::vector<Var>& x) { return mse(t, relu(t, x[0]), target34); },
+                   v);
+  expect_gradients([&](Tape& t, std::vector<Var>& x) { return mse(t, tanh(t, x[0]), target34); },
+                   v);
+  expect_gradients(
+      [&](Tape& t, std::vector<Var>& x) {
+        return mse(t, select(t, reshape(t, x[0], {2, 6}), 1), Tensor({6}, {1, 2, 3, 4, 5, 6}));
+      },
+      v);
+  expect_gradients(
+      [&](Tape& t, std::vector<Var>& x) { return mse(t, select(t, x[0], 2), target4); }, v);
+  Tape tape;
+  EXPECT_THROW(select(tape, tape.constant(Tensor({2, 3})), 2), Error);
+  EXPECT_THROW(reshape(tape, tape.constant(Tensor({2, 3})), {4}), Error);
+}
+
+TEST(AutogradOps, PoolingOverValidStepsGradients) {
+  Rng rng(22);
+  std::vector<Tensor> v = {random_tensor({5, 3, 4}, rng), random_tensor({5, 3}, rng)};
+  const std::vector<int64_t> lengths = {5, 2, 4};
+  const Tensor target = random_tensor({3, 4}, rng);
+  expect_gradients(
+      [&](Tape& t, std::vector<Var>& x) {
+        return mse(t, mean_over_time(t, x[0], lengths), target);
+      },
+      v);
+  expect_gradients(
+      [&](Tape& t, std::vector<Var>& x) { return mse(t, max_over_time(t, x[0], lengths), target); },
+      v);
+  // Attention pooling: softmax of scores over valid steps, then the weighted sum.
+  expect_gradients(
+      [&](Tape& t, std::vector<Var>& x) {
+        return mse(t, weighted_sum_over_time(t, softmax_over_time(t, x[1], lengths), x[0]), target);
+      },
+      v);
+}
+
+TEST(AutogradOps, PaddingCannotChangeAPooledValue) {
+  Rng rng(23);
+  Tensor x = random_tensor({4, 2, 3}, rng);
+  Tensor s = random_tensor({4, 2}, rng);
+  const std::vector<int64_t> lengths = {4, 2};
+  auto pooled = [&](const Tensor& xv, const Tensor& sv) {
+    Tape tape(false);
+    Var xs = tape.constant(xv);
+    std::vector<float> out;
+    for (const Var& y :
+         {mean_over_time(tape, xs, lengths), max_over_time(tape, xs, lengths),
+          weighted_sum_over_time(tape, softmax_over_time(tape, tape.constant(sv), lengths), xs)})
+      for (float f : y.value().to_vector()) out.push_back(f);
+    return out;
+  };
+  const std::vector<float> clean = pooled(x, s);
+  for (int64_t t = 2; t < 4; ++t) {  // the padded steps of sequence 1
+    for (int64_t f = 0; f < 3; ++f) x[(t * 2 + 1) * 3 + f] = 1e6f;
+    s[t * 2 + 1] = 1e6f;
+  }
+  EXPECT_EQ(pooled(x, s), clean);
+  Tape tape;
+  EXPECT_THROW(mean_over_time(tape, tape.constant(x), {5, 1}), Error);
+  EXPECT_THROW(max_over_time(tape, tape.constant(x), {1}), Error);
+}
+
+TEST(AutogradTape, InferenceTapeRecordsNothingAndSkipsDropout) {
+  Tensor w = Tensor::full({2, 2}, 0.5f);
+  Parameter p{"w", &w, {}};
+  Tape tape(false);
+  Rng rng(1);
+  Var x = tape.constant(Tensor::full({3, 2}, 1.0f));
+  Var y = dropout(tape, linear(tape, x, tape.parameter(p), Var()), 0.5f, rng);
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_EQ(tape.size(), 0u);
+  EXPECT_EQ(y.value().to_vector(), std::vector<float>(6, 1.0f));
+  // The recurrent stack runs without dropout and equals Rnn::forward.
+  RnnOptions o;
+  o.input_size = 2;
+  o.hidden_size = 3;
+  o.num_layers = 2;
+  o.dropout = 0.5f;
+  Rnn rnn(o, 4);
+  std::vector<Parameter> ps(rnn.parameter_names().size());
+  std::vector<Parameter*> ptrs;
+  for (size_t k = 0; k < ps.size(); ++k) {
+    ps[k] = Parameter{rnn.parameter_names()[k], &rnn.parameter(rnn.parameter_names()[k]), {}};
+    ptrs.push_back(&ps[k]);
+  }
+  Tensor in = Tensor::full({4, 1, 2}, 0.25f);
+  RnnVars r = ag::rnn(tape, rnn, ptrs, tape.constant(in), {}, Var(), Var(), nullptr);
+  EXPECT_EQ(r.output.value().to_vector(), rnn.forward(in).output.to_vector());
+  EXPECT_EQ(tape.size(), 0u);
+}
+
 TEST(AutogradTape, BackwardNeedsAScalarAndClears) {
   Tape tape;
   Tensor value({2});
