@@ -129,6 +129,9 @@ Var select(Tape& tape, const Var& x, int64_t index);
 Var mean_over_time(Tape& tape, const Var& x, const std::vector<int64_t>& lengths);
 Var max_over_time(Tape& tape, const Var& x, const std::vector<int64_t>& lengths);
 
+// [T, B, F] -> [B, T*F] (each sequence's steps side by side, for a one-to-one MLP).
+Var flatten_time(Tape& tape, const Var& x);
+
 // Softmax over the valid steps of scores [T, B] (padded steps get weight 0) -> [T, B].
 Var softmax_over_time(Tape& tape, const Var& scores, const std::vector<int64_t>& lengths);
 // sum_t weights[t, b] * x[t, b, :] for weights [T, B] and x [T, B, F] -> [B, F].

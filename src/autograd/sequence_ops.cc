@@ -108,6 +108,29 @@ Var select(Tape& tape, const Var& x, int64_t index) {
   return out;
 }
 
+// y[b, t*F + f] = x[t, b, f]; dx is the same permutation of dy.
+Var flatten_time(Tape& tape, const Var& x) {
+  const Tensor& xv = x.value();
+  check_tbf(xv, "flatten_time");
+  const int64_t T = xv.size(0), B = xv.size(1), F = xv.size(2);
+  Tensor y({B, T * F});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(y.data() + b * T * F + t * F, xv.data() + (t * B + b) * F, sizeof(float) * F);
+  Var out = tape.result(std::move(y), x.requires_grad());
+  if (out.requires_grad()) {
+    tape.record([x, out, T, B, F] {
+      const Tensor& gy = out.node()->grad;
+      if (gy.empty()) return;
+      Tensor& gx = x.node()->grad_buffer();
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t f = 0; f < F; ++f) gx[(t * B + b) * F + f] += gy[b * T * F + t * F + f];
+    });
+  }
+  return out;
+}
+
 // y[b] = (1/len_b) sum_{t < len_b} x[t, b]; dx[t, b] = dy[b] / len_b for t < len_b.
 Var mean_over_time(Tape& tape, const Var& x, const std::vector<int64_t>& lengths_in) {
   const Tensor& xv = x.value();
