@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -53,16 +54,27 @@ TEST(RealDatasets, SpamAssassinCounts) {
 
 TEST(RealDatasets, FashionMnistSizes) {
   if (!fetched("fashion-mnist")) GTEST_SKIP() << not_fetched("fashion-mnist");
-  for (const auto& [part, count] :
-       {std::pair<std::string, int64_t>{"train", 60000}, {"test", 10000}}) {
-    const ImageSet set = load_fashion_mnist(real_data_dir(), part);
-    EXPECT_EQ(set.count, count);
+  struct Part {
+    const char* name;
+    int64_t count;
+    std::vector<int64_t> first_labels;  // of the package's files, read with Python's gzip
+    int64_t first_image_sum;
+  };
+  const Part parts[] = {{"train", 60000, {9, 0, 0, 3, 0, 2, 7, 2, 5, 5}, 76247},
+                        {"test", 10000, {9, 2, 1, 1, 6, 1, 4, 6, 5, 7}, 33456}};
+  for (const Part& part : parts) {
+    const ImageSet set = load_fashion_mnist(real_data_dir(), part.name);
+    EXPECT_EQ(set.count, part.count);
     EXPECT_EQ(set.rows, 28);
     EXPECT_EQ(set.cols, 28);
-    EXPECT_EQ(set.pixels.size(), static_cast<size_t>(count * 28 * 28));
+    ASSERT_EQ(set.pixels.size(), static_cast<size_t>(part.count * 28 * 28));
+    EXPECT_EQ(std::vector<int64_t>(set.labels.begin(), set.labels.begin() + 10), part.first_labels);
+    EXPECT_EQ(std::accumulate(set.pixels.begin(), set.pixels.begin() + 784, int64_t{0}),
+              part.first_image_sum);
     // Balanced: 6,000 (train) or 1,000 (test) images per class.
     for (int64_t c = 0; c < 10; ++c) {
-      EXPECT_EQ(std::count(set.labels.begin(), set.labels.end(), c), count / 10) << part << c;
+      EXPECT_EQ(std::count(set.labels.begin(), set.labels.end(), c), part.count / 10)
+          << part.name << " class " << c;
     }
   }
 }
