@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "data/shuffle.h"
 #include "data/utf8_step.h"
 #include "recur/data.h"
 #include "recur/error.h"
@@ -13,15 +14,6 @@ namespace recur::data {
 namespace {
 
 constexpr size_t kMinDocumentsToShuffle = 20;
-
-// Uniform in [0, n) without modulo bias: rejects the low 2^64 mod n draws.
-uint64_t uniform_index(Rng& rng, uint64_t n) {
-  const uint64_t threshold = (0 - n) % n;
-  for (;;) {
-    const uint64_t r = rng.next_u64();
-    if (r >= threshold) return r % n;
-  }
-}
 
 // Byte offset of code point `index` of valid UTF-8 (text.size() when past the end).
 size_t byte_offset(std::string_view text, size_t index) {
@@ -58,7 +50,7 @@ TextSplit split_corpus(const TextCorpus& corpus, double valid_fraction, double t
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), size_t{0});
     Rng rng(seed);
-    for (size_t i = n - 1; i > 0; --i) std::swap(order[i], order[uniform_index(rng, i + 1)]);
+    detail::shuffle(order, rng);
     const size_t n_valid = share(n, valid_fraction);
     const size_t n_test = std::min(share(n, test_fraction), n - n_valid);
     for (size_t k = 0; k < n; ++k) {
