@@ -35,8 +35,9 @@ ClassificationReport classification_report(const std::vector<int64_t>& truth,
 // A fixed-width table in the layout of scikit-learn's classification_report (per-class
 // precision, recall, f1-score and support; accuracy; macro avg), a blank line, then the
 // confusion matrix with true classes as rows and predicted classes as columns. Columns are
-// as wide as the longest class name, counted in code points (class names must be UTF-8), so
-// every line of a block has the same number of code points. Each line ends with '\n'.
+// as wide as the longest class name in monospace terminal columns: class names are UTF-8, and
+// East Asian wide characters (运动鞋) take two columns each, so the table lines up in a terminal
+// (counting bytes or code points would not). Each line ends with '\n'.
 std::string format_report(const ClassificationReport& report);
 
 struct RegressionReport {

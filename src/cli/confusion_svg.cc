@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/svg_plot.h"
+#include "data/utf8_step.h"
 #include "recur/error.h"
 
 namespace recur::cli {
@@ -18,23 +19,10 @@ namespace {
 
 std::string px(double v) { return fmt::format("{:.2f}", v); }
 
-// Rough rendered width of UTF-8 `text` at `font_size`: 0.6 em per code point, 1 em for the
-// wide CJK, Hangul and full-width ranges.
+// Rough rendered width of UTF-8 `text` at `font_size`: 0.6 em per terminal column, so 1.2 em
+// for a wide CJK character.
 double text_width(const std::string& text, double font_size) {
-  double em = 0;
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char lead = static_cast<unsigned char>(text[i]);
-    const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    char32_t cp = length == 1 ? lead : lead & (0x7F >> length);
-    for (size_t k = 1; k < length && i + k < text.size(); ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-    const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                      (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                      (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0x20000 && cp <= 0x3FFFD);
-    em += wide ? 1.0 : 0.6;
-    i += length;
-  }
-  return em * font_size;
+  return 0.6 * font_size * static_cast<double>(data::detail::display_width(text));
 }
 
 // The colour ramp from near-white (0) to dark blue (1), and its relative luminance.

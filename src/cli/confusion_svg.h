@@ -1,8 +1,8 @@
 // A confusion matrix as a standalone SVG heat map: one cell per (true, predicted) pair coloured
 // by its share of the true class's row, the count written in it, class names on both axes and
 // the accuracy in the title. A pure function, like render_svg in svg_plot.h.
-// Leaves out: reading predictions, and text measurement (label widths are estimated from code
-// points, wide East Asian characters counting double).
+// Leaves out: reading predictions, and text measurement (label widths are estimated from
+// terminal columns, in which wide East Asian characters count double).
 #pragma once
 
 #include <string>

@@ -14,9 +14,9 @@ namespace {
 
 std::string str(int64_t value) { return std::to_string(value); }
 
-// `text` right-aligned in `width` code points (never truncated).
+// `text` right-aligned in `width` terminal columns (never truncated).
 std::string pad_left(const std::string& text, size_t width) {
-  const size_t length = data::detail::count_code_points(text);
+  const size_t length = data::detail::display_width(text);
   return std::string(width > length ? width - length : 0, ' ') + text;
 }
 
@@ -95,7 +95,7 @@ std::string format_report(const ClassificationReport& r) {
   std::vector<size_t> name_widths(n);
   size_t name_width = std::string("macro avg").size();
   for (size_t c = 0; c < n; ++c) {
-    name_widths[c] = data::detail::count_code_points(r.class_names[c]);
+    name_widths[c] = data::detail::display_width(r.class_names[c]);
     name_width = std::max(name_width, name_widths[c]);
   }
 

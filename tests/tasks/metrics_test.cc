@@ -46,9 +46,12 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-size_t code_points(const std::string& s) {
+// Terminal columns of a line whose only wide characters are those of 运动鞋 (3 code points,
+// 2 columns each).
+size_t columns(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  for (size_t at = s.find("运动鞋"); at != std::string::npos; at = s.find("运动鞋", at + 1)) n += 3;
   return n;
 }
 
@@ -159,22 +162,23 @@ TEST(FormatReport, ExactLinesOfTheSmallCase) {
 }
 
 TEST(FormatReport, LongAndChineseNamesAlign) {
-  // 运动鞋 (sneaker) is 3 code points but 9 bytes: byte counting would misalign its rows.
+  // 运动鞋 (sneaker) is 9 bytes and 3 code points but 6 terminal columns: counting bytes or code
+  // points would push its rows out of line.
   const Names names = {"T-shirt/top", "Ankle boot", "运动鞋"};
   const Labels truth = {0, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
   const Labels predicted = {0, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0};
-  const std::vector<std::string> lines =
-      lines_of(format_report(classification_report(truth, predicted, names)));
-  ASSERT_EQ(lines.size(), 14u);
-  // Metrics block: lines 0, 2-4, 6-7, all as wide as the 11-code-point name column plus four
+  const std::string text = format_report(classification_report(truth, predicted, names));
+  const std::vector<std::string> lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 14u) << text;
+  // Metrics block: lines 0, 2-4, 6-7, all as wide as the 11-column name column plus four
   // columns of 2 + 9.
-  for (size_t i : {0, 2, 3, 4, 6, 7}) EXPECT_EQ(code_points(lines[i]), 11u + 4 * 11) << lines[i];
-  EXPECT_EQ(lines[4], "        运动鞋       0.92       0.92       0.92         12");
+  for (size_t i : {0, 2, 3, 4, 6, 7}) EXPECT_EQ(columns(lines[i]), 11u + 4 * 11) << lines[i];
+  EXPECT_EQ(lines[4], "     运动鞋       0.92       0.92       0.92         12");
   // Confusion block: header and rows equally wide, the count 11 right-aligned under 运动鞋.
-  for (size_t i = 10; i < 14; ++i)
-    EXPECT_EQ(code_points(lines[i]), code_points(lines[10])) << lines[i];
+  for (size_t i = 10; i < 14; ++i) EXPECT_EQ(columns(lines[i]), columns(lines[10])) << lines[i];
   EXPECT_EQ(lines[10], "       true  T-shirt/top  Ankle boot  运动鞋");
-  EXPECT_EQ(lines[13], "        运动鞋            1           0   11");
+  EXPECT_EQ(lines[12], " Ankle boot            0           1       0");
+  EXPECT_EQ(lines[13], "     运动鞋            1           0      11");
 }
 
 TEST(RegressionReport, HandWorked) {
