@@ -98,6 +98,20 @@ size_t count_code_points(std::string_view valid_utf8) {
   return n;
 }
 
+size_t display_width(std::string_view valid_utf8) {
+  size_t columns = 0;
+  for (size_t pos = 0; pos < valid_utf8.size();) {
+    const char32_t cp = next_code_point(valid_utf8, &pos, "display_width");
+    const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
+                      (cp >= 0x3041 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+                      (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+                      (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) ||
+                      (cp >= 0x20000 && cp <= 0x3FFFD);
+    columns += wide ? 2 : 1;
+  }
+  return columns;
+}
+
 }  // namespace detail
 
 std::u32string decode_utf8(std::string_view bytes, const std::string& source) {

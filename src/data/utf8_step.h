@@ -20,4 +20,9 @@ void validate_utf8(std::string_view bytes, const std::string& source);
 // Number of code points of valid UTF-8 (bytes that are not continuation bytes).
 size_t count_code_points(std::string_view valid_utf8);
 
+// Columns that valid UTF-8 takes in a monospace terminal: 2 per East Asian Wide or Fullwidth
+// code point (CJK ideographs and punctuation, kana, Hangul syllables, full-width forms), 1 for
+// every other one. Leaves out combining marks and emoji presentation (counted as 1).
+size_t display_width(std::string_view valid_utf8);
+
 }  // namespace recur::data::detail

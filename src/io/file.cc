@@ -65,4 +65,10 @@ void write_atomically(const std::string& path, const std::string& where,
   }
 }
 
+void write_text_file_atomically(const std::string& path, const std::string& text) {
+  write_atomically(path, path + ": ", [&](std::ostream& out) {
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  });
+}
+
 }  // namespace recur::io

@@ -27,4 +27,7 @@ void read_exact_at(std::ifstream& in, uint64_t offset, char* dst, uint64_t bytes
 void write_atomically(const std::string& path, const std::string& where,
                       const std::function<void(std::ostream&)>& write);
 
+// Writes `text` to `path` through write_atomically; messages start with "path: ".
+void write_text_file_atomically(const std::string& path, const std::string& text);
+
 }  // namespace recur::io

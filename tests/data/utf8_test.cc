@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "data/utf8_step.h"
 #include "recur/data.h"
 #include "throws_error.h"
 
@@ -116,6 +117,16 @@ TEST(Utf8, InvalidLeadByte) {
   EXPECT_TRUE(
       ThrowsError([] { decode_utf8("\xFF"); }, {"byte offset 0", "invalid lead byte 0xFF"}));
   EXPECT_TRUE(ThrowsError([] { decode_utf8("\xF5\x80\x80\x80"); }, {"invalid lead byte 0xF5"}));
+}
+
+TEST(DisplayWidth, WideEastAsianCharactersTakeTwoColumns) {
+  EXPECT_EQ(detail::display_width(""), 0u);
+  EXPECT_EQ(detail::display_width("Ankle boot"), 10u);
+  EXPECT_EQ(detail::display_width("运动鞋"), 6u);            // CJK ideographs
+  EXPECT_EQ(detail::display_width("カナ한글"), 8u);          // kana, Hangul syllables
+  EXPECT_EQ(detail::display_width("\uFF21\u3002"), 4u);      // full-width A, ideographic stop
+  EXPECT_EQ(detail::display_width("caf\u00E9 \u03A9"), 6u);  // accented Latin, Greek: narrow
+  EXPECT_EQ(detail::display_width("\U0001F600"), 1u);        // emoji: left out, counted as 1
 }
 
 }  // namespace
