@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace recur::cli {
 
@@ -10,6 +11,13 @@ void add_forward_command(CLI::App& app);
 
 // `recur train lm`, `recur eval`, `recur next`, `recur generate`, `recur data lm`.
 void add_lm_commands(CLI::App& app);
+
+// `recur train classify|mlp|forecast`, `recur predict` (needs add_lm_commands first, which
+// creates `train`).
+void add_sequence_commands(CLI::App& app);
+// `recur eval` of a classifier or forecaster checkpoint (lm.cc dispatches here by kind).
+void run_sequence_eval(const std::string& model, const std::string& data_dir,
+                       const std::string& plot, bool json_out);
 
 // Thrown by a command that must end with a particular exit status (e.g. 130 after Ctrl-C).
 struct Exit {

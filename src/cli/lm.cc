@@ -21,6 +21,7 @@
 #include "recur/error.h"
 #include "recur/io.h"
 #include "recur/language_model.h"
+#include "recur/task_data.h"
 
 namespace recur::cli {
 namespace {
@@ -200,7 +201,7 @@ void run_train_lm(TrainArgs a) {
 // ---- eval / next / generate / data lm ------------------------------------------------------
 
 struct EvalArgs {
-  std::string model, split = "test";
+  std::string model, split = "test", plot;
   CorpusArgs corpus;
   int64_t batch = 16, bptt = 64;
   int threads = 0;
@@ -209,6 +210,11 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   set_threads(a.threads);
+  const std::string kind = checkpoint_kind(a.model);
+  if (kind != "language_model" && !kind.empty()) {
+    run_sequence_eval(a.model, a.corpus.data_dir, a.plot, a.json_out);
+    return;
+  }
   const LoadedLm lm = load_language_model(a.model);
   auto info = lm.data_info;
   if (!a.corpus.data.empty()) {
@@ -346,7 +352,10 @@ void add_lm_commands(CLI::App& app) {
 
   // recur eval
   auto e = std::make_shared<EvalArgs>();
-  CLI::App* ev = app.add_subcommand("eval", "held-out loss, bits per character, perplexity");
+  CLI::App* ev = app.add_subcommand(
+      "eval",
+      "held-out metrics: bits per character (language models), accuracy, F1 and the "
+      "confusion matrix (classifiers), MAE against seasonal naive (forecasts)");
   ev->add_option("--model", e->model, "checkpoint")->required();
   add_corpus_options(ev, &e->corpus, false);
   ev->add_option("--split", e->split, "train, valid or test")->capture_default_str();
@@ -354,6 +363,7 @@ void add_lm_commands(CLI::App& app) {
   ev->add_option("--bptt", e->bptt, "chunk length")->capture_default_str();
   ev->add_option("--threads", e->threads, "threads (default: all cores)");
   ev->add_flag("--json", e->json_out, "print one JSON object");
+  ev->add_option("--plot", e->plot, "classifiers: write the confusion matrix as an SVG");
   ev->callback([e] { run_eval(*e); });
 
   // recur next

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "recur 0.1.0");
   recur::cli::add_forward_command(app);
   recur::cli::add_lm_commands(app);
+  recur::cli::add_sequence_commands(app);
   recur::cli::add_plot_command(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,98 @@
+// `recur train classify|forecast`, `recur eval` and `recur predict` end to end through the real
+// binary on tiny files: a label<TAB>text set a GRU must learn, a seasonal CSV series with a
+// missing month; bad input gives a clear message.
+// Leaves out: the real data sets (docs/RESULTS.md) and the numerics (tests/tasks).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/cli_test.h"
+
+namespace recur {
+namespace {
+
+class SequenceCli : public CliTest {
+ protected:
+  void expect_error(const std::string& args, const std::string& needle) {
+    EXPECT_EQ(run(args), 1) << args;
+    const std::string err = read_text("err.txt");
+    EXPECT_NE(err.find("recur: error: "), std::string::npos) << err;
+    EXPECT_NE(err.find(needle), std::string::npos) << "'" << needle << "' not in: " << err;
+  }
+  // Sentences about weather or food; the label is the topic.
+  void write_topics() {
+    const char* weather[] = {"rain and wind tonight", "sunny and warm today", "snow falls cold",
+                             "clouds and rain later", "wind storm warning",   "warm sunny sky"};
+    const char* food[] = {"bread and butter",   "apples are sweet", "hot soup with bread",
+                          "sweet cake and tea", "rice and beans",   "butter on hot toast"};
+    std::string tsv;
+    for (int k = 0; k < 5; ++k)
+      for (int i = 0; i < 6; ++i)
+        tsv += std::string("weather\t") + weather[i] + "\nfood\t" + food[i] + "\n";
+    write_bytes("topics.tsv", tsv);
+  }
+};
+
+TEST_F(SequenceCli, ClassifyTrainEvalPredict) {
+  write_topics();
+  ASSERT_EQ(run("train classify --data topics.tsv --out m.safetensors --hidden 16 --embed 8 "
+                "--min-count 1 --epochs 40 --batch 8 --lr 0.02 --threads 1 --log log.jsonl"),
+            0)
+      << read_text("err.txt");
+  EXPECT_NE(read_text("out.txt").find("test accuracy 100.00 %"), std::string::npos)
+      << read_text("out.txt");
+  ASSERT_EQ(run("eval --model m.safetensors --plot cm.svg"), 0) << read_text("err.txt");
+  EXPECT_NE(read_text("out.txt").find("accuracy"), std::string::npos);
+  EXPECT_NE(read_text("out.txt").find("weather"), std::string::npos);
+  EXPECT_EQ(read_text("cm.svg").rfind("<?xml", 0), 0u);
+  ASSERT_EQ(run("predict --model m.safetensors --text 'cold rain and snow'"), 0)
+      << read_text("err.txt");
+  EXPECT_EQ(read_text("out.txt").rfind("weather\t", 0), 0u) << read_text("out.txt");
+  const std::string log = read_text("log.jsonl");
+  EXPECT_NE(log.find("valid_accuracy"), std::string::npos);
+}
+
+TEST_F(SequenceCli, ForecastBeatsSeasonalNaiveOnATrendingSeasonalSeries) {
+  std::string csv = "Date,value\n";
+  for (int m = 0; m < 240; ++m) {
+    if (m == 100) continue;  // a missing month, filled by interpolation
+    const double v = 300.0 + 0.15 * m + 3.0 * std::sin(2 * M_PI * m / 12.0);
+    char line[64];
+    std::snprintf(line, sizeof line, "%04d-%02d-01,%.4f\n", 1960 + m / 12, 1 + m % 12, v);
+    csv += line;
+  }
+  write_bytes("series.csv", csv);
+  ASSERT_EQ(run("train forecast --data series.csv --column value --window 24 --horizon 12 "
+                "--hidden 32 --epochs 60 --lr 0.01 --threads 1 --out f.safetensors"),
+            0)
+      << read_text("err.txt");
+  EXPECT_NE(read_text("err.txt").find("1 missing months filled"), std::string::npos);
+  ASSERT_EQ(run("eval --model f.safetensors --json"), 0) << read_text("err.txt");
+  const auto j = nlohmann::json::parse(read_text("out.txt"));
+  // Seasonal naive misses the trend (0.15 * 12 = 1.8 a year); the model must do better.
+  EXPECT_NEAR(j["naive_mae"].get<double>(), 1.8, 0.05);
+  EXPECT_LT(j["mae"].get<double>(), 0.5 * j["naive_mae"].get<double>());
+  ASSERT_EQ(run("predict --model f.safetensors"), 0) << read_text("err.txt");
+  EXPECT_NE(read_text("out.txt").find("+12\t"), std::string::npos);
+}
+
+TEST_F(SequenceCli, BadInputGivesClearMessages) {
+  write_bytes("bad.tsv", "spam\tbuy now\nno tab here\n");
+  expect_error("train classify --data bad.tsv --out m.safetensors", "bad.tsv:2");
+  expect_error("train classify --data nothing.tsv --out m.safetensors", "fashion-mnist");
+  write_bytes("s.csv", "Date,value\n2000-01-01,1\n2000-02-01,abc\n");
+  expect_error("train forecast --data s.csv --column value --out f.safetensors", "not a number");
+  expect_error("train forecast --data s.csv --column price --out f.safetensors", "price");
+  write_topics();
+  expect_error("train classify --data topics.tsv --out m.safetensors --pooling median",
+               "--pooling median");
+  expect_error("train classify --data topics.tsv --out m.safetensors --head 12,x", "--head");
+  expect_error("train mlp --data topics.tsv --out m.safetensors", "fashion-mnist");
+  expect_error("predict --model missing.safetensors --text hi", "missing.safetensors");
+  EXPECT_FALSE(exists("m.safetensors"));
+}
+
+}  // namespace
+}  // namespace recur
