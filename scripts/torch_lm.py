@@ -168,6 +168,7 @@ def parse_args(argv):
     p.add_argument("--clip", type=float, default=1.0, help="max global grad norm; 0 = off")
     p.add_argument("--steps", type=int, default=1000, help="optimizer steps (one per chunk)")
     p.add_argument("--eval-every", type=int, default=0, help="evaluate every K steps; 0 = end only")
+    p.add_argument("--no-eval", action="store_true", help="no evaluation at all (speed runs)")
     p.add_argument("--log", help="JSONL training log")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
@@ -254,12 +255,14 @@ def main(argv):
                 print(f"step {step}/{a.steps}: loss {window_loss / window_steps:.4f}, "
                       f"{rate:.0f} tok/s", file=sys.stderr)
                 window_loss, window_steps, window_tokens, window_s = 0.0, 0, 0, 0.0
-            if a.eval_every and step % a.eval_every == 0:
+            if a.eval_every and step % a.eval_every == 0 and not a.no_eval:
                 valid_loss = run_eval(step)
                 valid_step = step
-    if valid_loss is None or valid_step != step:
-        valid_loss = run_eval(step)
-    test_loss = evaluate(model, test, a.bptt)
+    test_loss = None
+    if not a.no_eval:
+        if valid_loss is None or valid_step != step:
+            valid_loss = run_eval(step)
+        test_loss = evaluate(model, test, a.bptt)
     if log:
         log.close()
 
@@ -269,9 +272,9 @@ def main(argv):
         "train_tokens": train_tokens,
         "tokens_per_s": timed_tokens / timed_s if timed_s > 0 else None,
         "valid_loss": valid_loss,
-        "valid_bpc": valid_loss / math.log(2),
+        "valid_bpc": valid_loss / math.log(2) if valid_loss is not None else None,
         "test_loss": test_loss,
-        "test_bpc": test_loss / math.log(2),
+        "test_bpc": test_loss / math.log(2) if test_loss is not None else None,
         "threads": a.threads,
         "config": {k: v for k, v in vars(a).items() if k not in ("log",)},
     }

@@ -84,6 +84,7 @@ struct TrainArgs {
   LmConfig config;
   LmTrainOptions options;
   bool resume = false;
+  bool no_eval = false;
   double max_minutes = 0.0;
   int64_t checkpoint_every = 500;
   int64_t log_every = 20;
@@ -125,6 +126,7 @@ void run_train_lm(TrainArgs a) {
     std::fprintf(stderr, "%s: %zu train / %zu valid / %zu test chars, %lld distinct tokens\n",
                  a.corpus.data.c_str(), d.train.size(), d.valid.size(), d.test.size(),
                  static_cast<long long>(d.vocab.size()));
+    if (a.no_eval) d.valid.clear();
     trainer = std::make_unique<LmTrainer>(a.config, a.options, std::move(d), info);
   }
   std::fprintf(stderr, "model: %s, %lld parameters; %lld steps\n",
@@ -343,6 +345,7 @@ void add_lm_commands(CLI::App& app) {
       ->capture_default_str();
   lm->add_option("--threads", t->threads, "threads (default: all cores)");
   lm->add_flag("--resume", t->resume, "continue the run saved in --out");
+  lm->add_flag("--no-eval", t->no_eval, "no held-out evaluation (speed runs)");
   t->options.eval_every = 200;
   t->options.eval_tokens = 50000;
   lm->callback([t] {
