@@ -34,14 +34,12 @@ struct LmConfig {
   static LmConfig from_json(const std::string& json);
 };
 
-class LanguageModel {
+// Parameters: embedding.weight, rnn.weight_ih_l0 ..., decoder.weight (unless tied),
+// decoder.bias. state_dict / load_state_dict (non-strict for checkpoints) come from nn::Module.
+class LanguageModel : public nn::Module {
  public:
   LanguageModel(const LmConfig& config, uint64_t seed);
   const LmConfig& config() const { return config_; }
-  ParameterList parameters() { return params_; }
-  std::map<std::string, Tensor> state_dict() const;
-  void load_state_dict(const std::map<std::string, Tensor>& state_dict);
-  int64_t parameter_count() const;
 
   RnnState initial_state(int64_t batch) const;
 
@@ -58,7 +56,6 @@ class LanguageModel {
   std::unique_ptr<nn::Embedding> embedding_;
   std::unique_ptr<nn::Recurrent> rnn_;
   std::unique_ptr<nn::Linear> decoder_;
-  ParameterList params_;
 };
 
 // Token streams of a corpus split for language modelling: each document's characters followed

@@ -75,14 +75,12 @@ SequenceBatch make_batch(const SequenceData& data, const std::vector<int64_t>& i
 // time, sorted by length inside each group and cut into batches, whose order is shuffled again.
 std::vector<std::vector<int64_t>> bucket_batches(const SequenceData& data, int64_t batch, Rng* rng);
 
-class SequenceModel {
+// Parameters: embedding.*, rnn.*, attention.*, attention_score.*, head.<k>.*, out.*;
+// state_dict / load_state_dict come from nn::Module.
+class SequenceModel : public nn::Module {
  public:
   SequenceModel(const SequenceModelConfig& config, uint64_t seed);
   const SequenceModelConfig& config() const { return config_; }
-  ParameterList parameters() { return params_; }
-  std::map<std::string, Tensor> state_dict() const;
-  void load_state_dict(const std::map<std::string, Tensor>& state_dict);
-  int64_t parameter_count() const;
 
   // [B, outputs]: logits or values. A training tape applies dropout with `rng`.
   ag::Var forward(ag::Tape& tape, const SequenceBatch& batch, Rng* rng);
@@ -96,7 +94,6 @@ class SequenceModel {
   std::unique_ptr<nn::Recurrent> rnn_;
   std::unique_ptr<nn::Linear> attention_, attention_score_;
   std::vector<std::unique_ptr<nn::Linear>> head_;
-  ParameterList params_;
 };
 
 struct FitOptions {

@@ -85,32 +85,9 @@ LanguageModel::LanguageModel(const LmConfig& config, uint64_t seed)
   decoder_ =
       std::make_unique<nn::Linear>(config.hidden, config.vocab_size, true, init_rng_, "decoder.");
   if (config.tie) decoder_->tie_weight(embedding_->weight_parameter());
-  for (nn::Module* m :
-       std::initializer_list<nn::Module*>{embedding_.get(), rnn_.get(), decoder_.get()})
-    for (Parameter* p : m->parameters()) params_.push_back(p);
-}
-
-std::map<std::string, Tensor> LanguageModel::state_dict() const {
-  std::map<std::string, Tensor> out;
-  for (const Parameter* p : params_) out[p->name] = *p->value;
-  return out;
-}
-
-void LanguageModel::load_state_dict(const std::map<std::string, Tensor>& sd) {
-  for (Parameter* p : params_) {
-    auto it = sd.find(p->name);
-    RECUR_CHECK(it != sd.end(), "language model: checkpoint lacks parameter '" + p->name + "'");
-    RECUR_CHECK(it->second.shape() == p->value->shape(),
-                "language model: '" + p->name + "' has shape " + shape_string(it->second.shape()) +
-                    " in the checkpoint, expected " + shape_string(p->value->shape()));
-  }
-  for (Parameter* p : params_) *p->value = sd.at(p->name);
-}
-
-int64_t LanguageModel::parameter_count() const {
-  int64_t n = 0;
-  for (const Parameter* p : params_) n += p->value->numel();
-  return n;
+  register_module(*embedding_);
+  register_module(*rnn_);
+  register_module(*decoder_);
 }
 
 RnnState LanguageModel::initial_state(int64_t batch) const {

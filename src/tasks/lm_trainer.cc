@@ -259,7 +259,7 @@ std::unique_ptr<LmTrainer> LmTrainer::resume(const std::string& path, LmData dat
   t->data_info_ = parse_json(metadata(file, "recur.data", path), path + ": recur.data")
                       .get<std::map<std::string, std::string>>();
   t->model_ = std::make_unique<LanguageModel>(t->config_, t->options_.seed);
-  t->model_->load_state_dict(file.tensors);
+  t->model_->load_state_dict(file.tensors, /*strict=*/false);
   t->train_ = batchify(t->data_.train, t->options_.batch);
   t->step_ = train.at("step").get<int64_t>();
   t->total_steps_ = total_steps > 0 ? total_steps : train.at("total_steps").get<int64_t>();
@@ -292,7 +292,7 @@ LoadedLm load_language_model(const std::string& path) {
               path + ": the vocabulary has " + std::to_string(lm.vocab.size()) +
                   " tokens but the model expects " + std::to_string(config.vocab_size));
   lm.model = std::make_unique<LanguageModel>(config, 0);
-  lm.model->load_state_dict(file.tensors);
+  lm.model->load_state_dict(file.tensors, /*strict=*/false);
   auto it = file.metadata.find("recur.data");
   if (it != file.metadata.end())
     lm.data_info =

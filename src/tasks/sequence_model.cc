@@ -204,31 +204,7 @@ SequenceModel::SequenceModel(const SequenceModelConfig& config, uint64_t seed)
                                       attention_score_.get()};
   for (auto& h : head_) modules.push_back(h.get());
   for (nn::Module* m : modules)
-    if (m)
-      for (Parameter* p : m->parameters()) params_.push_back(p);
-}
-
-std::map<std::string, Tensor> SequenceModel::state_dict() const {
-  std::map<std::string, Tensor> out;
-  for (const Parameter* p : params_) out[p->name] = *p->value;
-  return out;
-}
-
-void SequenceModel::load_state_dict(const std::map<std::string, Tensor>& sd) {
-  for (Parameter* p : params_) {
-    auto it = sd.find(p->name);
-    RECUR_CHECK(it != sd.end(), "sequence model: checkpoint lacks parameter '" + p->name + "'");
-    RECUR_CHECK(it->second.shape() == p->value->shape(),
-                "sequence model: '" + p->name + "' has shape " + shape_string(it->second.shape()) +
-                    " in the checkpoint, expected " + shape_string(p->value->shape()));
-  }
-  for (Parameter* p : params_) *p->value = sd.at(p->name);
-}
-
-int64_t SequenceModel::parameter_count() const {
-  int64_t n = 0;
-  for (const Parameter* p : params_) n += p->value->numel();
-  return n;
+    if (m) register_module(*m);
 }
 
 ag::Var SequenceModel::forward(ag::Tape& tape, const SequenceBatch& batch, Rng* rng) {
