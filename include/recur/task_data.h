@@ -36,14 +36,21 @@ SequenceData image_rows(const data::ImageSet& images, const std::vector<int64_t>
 // ---- series --------------------------------------------------------------------------------
 
 struct SeriesWindows {
-  double mean = 0.0, std = 1.0;       // fitted on the training part
+  double mean = 0.0, std = 1.0;  // fitted on the training part
+  bool relative = true;
   SequenceData train, test;           // normalised windows (feature 1 = value) and targets
   std::vector<int64_t> test_origins;  // for each test example, the index of its first target
+  // A normalised value v of the window whose first target is at `origin` stands for the series
+  // value v * std + level(origin): the training mean (absolute) or the window's last input,
+  // series[origin - 1] (relative).
+  double level(const std::vector<double>& series, int64_t origin) const;
 };
 // `series` split at `test_start`: training examples use only values before it; test examples
 // are every window whose `horizon` targets all lie at or after test_start, one per origin.
+// Values are scaled by the training part's deviation and taken relative to each window's last
+// input (`relative`: a trend that leaves the training range stays in range) or to the mean.
 SeriesWindows make_windows(const std::vector<double>& series, int64_t window, int64_t horizon,
-                           int64_t test_start);
+                           int64_t test_start, bool relative = true);
 
 // A monthly series from a (Date, value) table: dates YYYY-MM-DD; missing months are filled by
 // linear interpolation between their neighbours (their count is returned in `filled`).

@@ -309,6 +309,7 @@ struct ForecastArgs {
   std::string column = "CO2", date_column = "Date";
   int64_t window = 24, horizon = 12;
   double test_fraction = 0.1;
+  bool absolute = false;
 };
 
 void run_train_forecast(ForecastArgs a) {
@@ -319,7 +320,8 @@ void run_train_forecast(ForecastArgs a) {
                                              {"date_column", a.date_column},
                                              {"window", std::to_string(a.window)},
                                              {"horizon", std::to_string(a.horizon)},
-                                             {"test_fraction", std::to_string(a.test_fraction)}};
+                                             {"test_fraction", std::to_string(a.test_fraction)},
+                                             {"relative", a.absolute ? "0" : "1"}};
   const SeriesData s = series_data(info, dir);
   info["mean"] = std::to_string(s.windows.mean);
   info["std"] = std::to_string(s.windows.std);
@@ -357,7 +359,7 @@ void run_sequence_eval(const std::string& model_path, const std::string& data_di
       const std::vector<double> base = seasonal_naive(s.series, 12, origin, H);
       for (int64_t h = 0; h < H; ++h) {
         truth.push_back(s.series[origin + h]);
-        predicted.push_back(out[k * H + h] * s.windows.std + s.windows.mean);
+        predicted.push_back(out[k * H + h] * s.windows.std + s.windows.level(s.series, origin));
         naive.push_back(base[h]);
       }
     }
@@ -415,16 +417,16 @@ void run_predict(const PredictArgs& a) {
     SequenceData in;
     in.feature_size = 1;
     std::vector<float> window;
+    const double level = s.windows.level(s.series, n);
     for (int64_t t = n - W; t < n; ++t)
-      window.push_back(static_cast<float>((s.series[t] - s.windows.mean) / s.windows.std));
+      window.push_back(static_cast<float>((s.series[t] - level) / s.windows.std));
     in.features.push_back(window);
     const Tensor out = predict_all(*c.model, in);
     std::printf("forecast of %s for the %lld steps after the last of %lld values:\n",
                 c.info.at("column").c_str(), static_cast<long long>(out.size(1)),
                 static_cast<long long>(n));
     for (int64_t h = 0; h < out.size(1); ++h)
-      std::printf("+%lld\t%.3f\n", static_cast<long long>(h + 1),
-                  out[h] * s.windows.std + s.windows.mean);
+      std::printf("+%lld\t%.3f\n", static_cast<long long>(h + 1), out[h] * s.windows.std + level);
     return;
   }
   SequenceData in;
@@ -517,6 +519,8 @@ void add_sequence_commands(CLI::App& app) {
   forecast->add_option("--horizon", fc->horizon, "steps to predict")->capture_default_str();
   forecast->add_option("--test-fraction", fc->test_fraction, "last share of the series held out")
       ->capture_default_str();
+  forecast->add_flag("--absolute", fc->absolute,
+                     "normalise by the training mean instead of each window's last value");
   forecast->callback([fc] { run_train_forecast(*fc); });
 
   auto pr = std::make_shared<PredictArgs>();

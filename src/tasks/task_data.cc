@@ -59,8 +59,12 @@ SequenceData image_rows(const data::ImageSet& images, const std::vector<int64_t>
   return d;
 }
 
+double SeriesWindows::level(const std::vector<double>& series, int64_t origin) const {
+  return relative ? series[origin - 1] : mean;
+}
+
 SeriesWindows make_windows(const std::vector<double>& series, int64_t window, int64_t horizon,
-                           int64_t test_start) {
+                           int64_t test_start, bool relative) {
   const int64_t n = static_cast<int64_t>(series.size());
   RECUR_CHECK(window > 0 && horizon > 0, "--window and --horizon must be positive, got " +
                                              str(window) + " and " + str(horizon));
@@ -75,8 +79,10 @@ SeriesWindows make_windows(const std::vector<double>& series, int64_t window, in
   for (int64_t i = 0; i < test_start; ++i) sq += (series[i] - w.mean) * (series[i] - w.mean);
   w.std = std::sqrt(sq / test_start);
   if (w.std == 0.0) w.std = 1.0;
-  auto norm = [&](int64_t i) { return static_cast<float>((series[i] - w.mean) / w.std); };
+  w.relative = relative;
   auto add = [&](SequenceData& d, int64_t origin) {
+    const double level = w.level(series, origin);
+    auto norm = [&](int64_t i) { return static_cast<float>((series[i] - level) / w.std); };
     std::vector<float> in, out;
     for (int64_t t = origin - window; t < origin; ++t) in.push_back(norm(t));
     for (int64_t h = 0; h < horizon; ++h) out.push_back(norm(origin + h));
