@@ -107,6 +107,9 @@ struct FitOptions {
   int64_t max_len = 0;
   uint64_t seed = 1;
   double max_minutes = 0.0;  // stop after this long (checked between steps)
+  // At the end, restore the weights of the epoch with the best validation metric (accuracy,
+  // ties broken by loss; MAE for regression), like Keras' restore_best_weights.
+  bool keep_best = true;
 };
 
 struct FitEvent {
@@ -117,6 +120,7 @@ struct FitEvent {
   bool end_of_epoch = false;
   double valid_metric = 0.0;  // accuracy (classify) or MAE (regress), at the end of an epoch
   double valid_loss = 0.0;
+  bool best = false;  // the best validation so far (kept when FitOptions::keep_best)
 };
 
 // Trains `model` on `train`, evaluating on `valid` (may be empty) after every epoch.

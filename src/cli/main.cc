@@ -1,5 +1,7 @@
 // The `recur` command: parses the sub-command, runs it, and turns every recur::Error into a
 // message on stderr and exit status 1. Leaves out: the commands themselves (one file each).
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
@@ -8,6 +10,11 @@
 #include "recur/error.h"
 
 int main(int argc, char** argv) {
+  // Training allocates the same activation buffers every step. Keep freed memory in the heap
+  // (no trimming, no mmap below 32 MB) so that a step does not page-fault its buffers in again;
+  // bigger tensors are recycled by Tensor's own block cache.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{"recur: recurrent neural networks (RNN, LSTM, GRU) on the CPU"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "recur 0.1.0");

@@ -101,21 +101,30 @@ ClassData class_data(const std::map<std::string, std::string>& info, const std::
       labels->push_back(t.labels[i]);
     }
   };
-  std::vector<std::string> train_texts, test_texts;
-  std::vector<int64_t> train_labels, test_labels;
-  pick(train_idx, &train_texts, &train_labels);
+  // A tenth of the training part (stratified) is held out for the per-epoch validation, so
+  // nothing is chosen on the test part.
+  std::vector<int64_t> train_labels_all;
+  for (int64_t i : train_idx) train_labels_all.push_back(t.labels[i]);
+  auto [fit_pos, valid_pos] = data::stratified_split(train_labels_all, 0.1, seed + 1);
+  std::vector<int64_t> fit_idx, valid_idx;
+  for (int64_t k : fit_pos) fit_idx.push_back(train_idx[k]);
+  for (int64_t k : valid_pos) valid_idx.push_back(train_idx[k]);
+  std::vector<std::string> fit_texts, valid_texts, test_texts;
+  std::vector<int64_t> fit_labels, valid_labels, test_labels;
+  pick(fit_idx, &fit_texts, &fit_labels);
+  pick(valid_idx, &valid_texts, &valid_labels);
   pick(test_idx, &test_texts, &test_labels);
   if (vocab) {
     d.vocab = *vocab;
   } else {
     std::vector<std::vector<std::string>> docs;
-    for (const std::string& s : train_texts) docs.push_back(tokenize(s, mode));
+    for (const std::string& s : fit_texts) docs.push_back(tokenize(s, mode));
     d.vocab = data::Vocab::from_tokens(docs, std::stoll(info.at("vocab_size")),
                                        std::stoll(info.at("min_count")));
   }
-  d.train = encode_texts(train_texts, train_labels, d.vocab, mode, max_len);
+  d.train = encode_texts(fit_texts, fit_labels, d.vocab, mode, max_len);
+  d.valid = encode_texts(valid_texts, valid_labels, d.vocab, mode, max_len);
   d.test = encode_texts(test_texts, test_labels, d.vocab, mode, max_len);
-  d.valid = d.test;  // texts: no separate validation part; only reported, never selected on
   d.class_names = t.class_names;
   return d;
 }
@@ -180,6 +189,8 @@ void add_common(CLI::App* cmd, CommonArgs* a, bool recurrent) {
       ->capture_default_str();
   cmd->add_option("--seed", a->fit.seed, "random seed")->capture_default_str();
   cmd->add_option("--max-minutes", a->fit.max_minutes, "stop (and save) after this long");
+  cmd->add_flag("!--last-epoch", a->fit.keep_best,
+                "save the last epoch's weights, not those of the best validation epoch");
   cmd->add_option("--threads", a->threads, "threads (default: all cores)");
   cmd->add_option("--log", a->log, "write one JSON object per step to this file (.jsonl)");
   cmd->add_option("--log-every", a->log_every, "steps between progress lines")
@@ -212,6 +223,7 @@ void train_and_save(CommonArgs& a, SequenceCheckpoint& checkpoint, const Sequenc
   Progress progress("train", total, po);
   const bool classify = model.config().task == "classify";
   double last_metric = -1.0;
+  int64_t best_epoch = 0;
   g_stop = false;
   auto previous = std::signal(SIGINT, on_sigint_seq);
   auto on_event = [&](const FitEvent& e) {
@@ -222,6 +234,7 @@ void train_and_save(CommonArgs& a, SequenceCheckpoint& checkpoint, const Sequenc
               {"time_s", e.time_s}};
     if (e.end_of_epoch) {
       last_metric = e.valid_metric;
+      if (e.best) best_epoch = e.epoch;
       j["valid_loss"] = e.valid_loss;
       j[classify ? "valid_accuracy" : "valid_mae"] = e.valid_metric;
     }
@@ -243,6 +256,9 @@ void train_and_save(CommonArgs& a, SequenceCheckpoint& checkpoint, const Sequenc
   std::signal(SIGINT, previous);
   progress.finish();
   save_sequence_checkpoint(a.out, checkpoint);
+  if (a.fit.keep_best && best_epoch > 0)
+    std::fprintf(stderr, "kept the weights of epoch %lld, the best on validation\n",
+                 static_cast<long long>(best_epoch));
   if (steps < total)
     std::fprintf(stderr, "%s after %lld of %lld steps; model saved to %s\n",
                  g_stop ? "interrupted" : "time limit reached", static_cast<long long>(steps),

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <string>
 
 #include "recur/error.h"
 #include "recur/optim.h"
@@ -60,6 +62,12 @@ int64_t fit(SequenceModel& model, const SequenceData& train, const SequenceData&
   const auto started = clock::now();
   double train_seconds = 0.0;
   int64_t train_tokens = 0, step = 0;
+  std::map<std::string, Tensor> best_state;
+  double best_metric = 0.0, best_loss = 0.0;
+  auto finish = [&] {
+    if (o.keep_best && !best_state.empty()) model.load_state_dict(best_state);
+    return step;
+  };
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     for (const std::vector<int64_t>& idx : bucket_batches(train, o.batch, &rng)) {
       const auto t0 = clock::now();
@@ -108,12 +116,23 @@ int64_t fit(SequenceModel& model, const SequenceData& train, const SequenceData&
         ev.end_of_epoch = true;
         ev.valid_metric = valid_metric(model, valid, o.max_len, &ev.valid_loss);
         schedule->observe(static_cast<float>(ev.valid_loss));
+        const bool better =
+            best_state.empty() ||
+            (classify ? ev.valid_metric > best_metric ||
+                            (ev.valid_metric == best_metric && ev.valid_loss < best_loss)
+                      : ev.valid_metric < best_metric);
+        if (better) {
+          best_metric = ev.valid_metric;
+          best_loss = ev.valid_loss;
+          ev.best = true;
+          if (o.keep_best) best_state = model.state_dict();
+        }
       }
       if (on_event) on_event(ev);
-      if (stopping) return step;
+      if (stopping) return finish();
     }
   }
-  return step;
+  return finish();
 }
 
 Tensor predict_all(SequenceModel& model, const SequenceData& data, int64_t batch, int64_t max_len) {
