@@ -169,6 +169,8 @@ def parse_args(argv):
     p.add_argument("--steps", type=int, default=1000, help="optimizer steps (one per chunk)")
     p.add_argument("--eval-every", type=int, default=0, help="evaluate every K steps; 0 = end only")
     p.add_argument("--no-eval", action="store_true", help="no evaluation at all (speed runs)")
+    p.add_argument("--save-init", help="write the initial weights here (safetensors), so that "
+                   "`recur train lm --init` can start from the same point")
     p.add_argument("--log", help="JSONL training log")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
@@ -201,6 +203,11 @@ def main(argv):
     check_rows("test.npy", test, EVAL_BATCH)
 
     model = LanguageModel(a.cell, V, a.embed, a.hidden, a.layers, a.dropout, a.tie)
+    if a.save_init:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from safetensors_lite import write_safetensors
+        write_safetensors(a.save_init, {k: v.detach().numpy().copy()
+                                        for k, v in model.state_dict().items()}, {})
     optimizer = make_optimizer(a.optimizer, model.parameters(), a.lr, a.weight_decay)
     log = open(a.log, "w", encoding="utf-8") if a.log else None
 

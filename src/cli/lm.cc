@@ -85,6 +85,7 @@ struct TrainArgs {
   LmTrainOptions options;
   bool resume = false;
   bool no_eval = false;
+  std::string init;
   double max_minutes = 0.0;
   int64_t checkpoint_every = 500;
   int64_t log_every = 20;
@@ -128,6 +129,8 @@ void run_train_lm(TrainArgs a) {
                  static_cast<long long>(d.vocab.size()));
     if (a.no_eval) d.valid.clear();
     trainer = std::make_unique<LmTrainer>(a.config, a.options, std::move(d), info);
+    if (!a.init.empty())
+      trainer->model().load_state_dict(load_safetensors(a.init).tensors, /*strict=*/false);
   }
   std::fprintf(stderr, "model: %s, %lld parameters; %lld steps\n",
                trainer->model().config().to_json().c_str(),
@@ -346,6 +349,9 @@ void add_lm_commands(CLI::App& app) {
   lm->add_option("--threads", t->threads, "threads (default: all cores)");
   lm->add_flag("--resume", t->resume, "continue the run saved in --out");
   lm->add_flag("--no-eval", t->no_eval, "no held-out evaluation (speed runs)");
+  lm->add_option("--init", t->init,
+                 "start from these weights (safetensors with the model's parameter names, e.g. "
+                 "from scripts/torch_lm.py --save-init)");
   t->options.eval_every = 200;
   t->options.eval_tokens = 50000;
   lm->callback([t] {

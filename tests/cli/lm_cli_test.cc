@@ -83,6 +83,21 @@ TEST_F(LmCli, ResumeEqualsStraightRun) {
     EXPECT_EQ(t.to_vector(), resumed.tensors.at(name).to_vector()) << name;
 }
 
+TEST_F(LmCli, InitStartsFromGivenWeights) {
+  train("--steps 5");
+  ASSERT_EQ(run("train lm --data corpus.txt --out m2.safetensors " + std::string(kTiny) +
+                " --steps 1 --lr 0 --init m.safetensors"),
+            0)
+      << read_text("err.txt");
+  const SafeTensors a = load_safetensors(path("m.safetensors"));
+  const SafeTensors b = load_safetensors(path("m2.safetensors"));
+  for (const char* name : {"embedding.weight", "rnn.weight_hh_l0", "decoder.bias"})
+    EXPECT_EQ(a.tensors.at(name).to_vector(), b.tensors.at(name).to_vector()) << name;
+  write_bytes("bad.safetensors", "not a file");
+  expect_error("train lm --data corpus.txt --out m3.safetensors --init bad.safetensors",
+               "bad.safetensors");
+}
+
 TEST_F(LmCli, CtrlCSavesACheckpointAndExits130) {
   const std::string cmd = "cd " + quote(dir_.string()) + " && (" + quote(RECUR_CLI_PATH) +
                           " train lm --data corpus.txt --out m.safetensors " + kTiny +
