@@ -1,11 +1,8 @@
 // The language-model commands: `recur train lm`, `recur eval`, `recur next`, `recur generate`
 // and `recur data lm` (token streams for the PyTorch reference script).
 // Leaves out: the training loop and the model (src/tasks/), other tasks' commands.
-#include <omp.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +12,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/jsonl_log.h"
 #include "cli/progress.h"
 #include "recur/data.h"
@@ -27,9 +25,6 @@ namespace recur::cli {
 namespace {
 
 using json = nlohmann::json;
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted = true; }
 
 struct CorpusArgs {
   std::string data;
@@ -65,10 +60,6 @@ data::TextSplit load_split(const std::map<std::string, std::string>& info,
                             std::stoull(info.at("split_seed")));
 }
 
-void set_threads(int threads) {
-  if (threads > 0) omp_set_num_threads(threads);
-}
-
 std::string printable(const std::string& token) {
   if (token == "\n") return "\\n";
   if (token == " ") return "' '";
@@ -91,14 +82,6 @@ struct TrainArgs {
   int64_t log_every = 20;
   int threads = 0;
 };
-
-RnnMode parse_cell(const std::string& cell) {
-  if (cell == "lstm") return RnnMode::kLstm;
-  if (cell == "gru") return RnnMode::kGru;
-  if (cell == "rnn" || cell == "rnn_tanh") return RnnMode::kRnnTanh;
-  if (cell == "rnn_relu") return RnnMode::kRnnRelu;
-  throw_error("--cell " + cell + ": unknown cell; expected lstm, gru, rnn or rnn_relu");
-}
 
 void print_eval(const char* what, const LmEval& e) {
   std::printf("%s: loss %.4f nats/char, %.4f bits/char, perplexity %.3f (%lld chars)\n", what,
@@ -138,8 +121,7 @@ void run_train_lm(TrainArgs a) {
                static_cast<long long>(trainer->total_steps()));
   std::unique_ptr<JsonlLog> log;
   if (!a.log.empty()) log = std::make_unique<JsonlLog>(a.log, a.resume);
-  g_interrupted = false;
-  auto previous = std::signal(SIGINT, on_sigint);
+  InterruptGuard guard;
   const auto started = std::chrono::steady_clock::now();
   bool out_of_time = false;
   auto stop = [&] {
@@ -148,7 +130,7 @@ void run_train_lm(TrainArgs a) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / 60;
       out_of_time = minutes >= a.max_minutes;
     }
-    return g_interrupted.load() || out_of_time;
+    return guard.interrupted() || out_of_time;
   };
   ProgressOptions po;
   po.log_every = a.log_every;
@@ -177,26 +159,20 @@ void run_train_lm(TrainArgs a) {
     if (a.checkpoint_every > 0 && ev.step % a.checkpoint_every == 0 && ev.step < ev.total_steps)
       trainer->save(a.out);
   };
-  try {
-    trainer->run(on_event, stop);
-  } catch (...) {
-    std::signal(SIGINT, previous);
-    throw;
-  }
-  std::signal(SIGINT, previous);
+  trainer->run(on_event, stop);
   progress.finish();
   trainer->save(a.out);
   if (!trainer->done()) {
     std::fprintf(stderr,
                  "%s at step %lld of %lld; checkpoint saved to %s (continue with --resume)\n",
-                 g_interrupted ? "interrupted" : "time limit reached",
+                 guard.interrupted() ? "interrupted" : "time limit reached",
                  static_cast<long long>(trainer->step()),
                  static_cast<long long>(trainer->total_steps()), a.out.c_str());
-    if (!g_interrupted) {
+    if (!guard.interrupted()) {
       const LmEval e = trainer->evaluate_valid();
       if (e.tokens > 0) print_eval("valid", e);
     }
-    if (g_interrupted) throw Exit{130};
+    if (guard.interrupted()) throw Exit{130};
     return;
   }
   if (last_valid.tokens > 0) print_eval("valid", last_valid);

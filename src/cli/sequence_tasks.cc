@@ -3,10 +3,7 @@
 // `recur train forecast` (a CSV column, window -> horizon), their `recur eval` (classification
 // report, confusion matrix, MAE/RMSE against the seasonal-naive baseline) and `recur predict`.
 // Leaves out: the model and training loop (src/tasks), the language-model commands (lm.cc).
-#include <omp.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +13,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/confusion_svg.h"
 #include "cli/jsonl_log.h"
 #include "cli/progress.h"
@@ -29,9 +27,6 @@ namespace recur::cli {
 namespace {
 
 using json = nlohmann::json;
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_sigint_seq(int) { g_stop = true; }
 
 std::string data_dir_or_default(const std::string& dir) {
   return dir.empty() ? data::default_data_dir() : dir;
@@ -197,18 +192,10 @@ void add_common(CLI::App* cmd, CommonArgs* a, bool recurrent) {
       ->capture_default_str();
 }
 
-RnnMode cell_mode(const std::string& cell) {
-  if (cell == "lstm") return RnnMode::kLstm;
-  if (cell == "gru") return RnnMode::kGru;
-  if (cell == "rnn" || cell == "rnn_tanh") return RnnMode::kRnnTanh;
-  if (cell == "rnn_relu") return RnnMode::kRnnRelu;
-  throw_error("--cell " + cell + ": unknown cell; expected lstm, gru, rnn or rnn_relu");
-}
-
 // Trains with a progress display and log, saving `checkpoint` at the end (also after Ctrl-C).
 void train_and_save(CommonArgs& a, SequenceCheckpoint& checkpoint, const SequenceData& train,
                     const SequenceData& valid) {
-  if (a.threads > 0) omp_set_num_threads(a.threads);
+  set_threads(a.threads);
   RECUR_CHECK(!std::filesystem::is_directory(a.out),
               "--out " + a.out + ": is a directory, expected a file path");
   SequenceModel& model = *checkpoint.model;
@@ -224,8 +211,7 @@ void train_and_save(CommonArgs& a, SequenceCheckpoint& checkpoint, const Sequenc
   const bool classify = model.config().task == "classify";
   double last_metric = -1.0;
   int64_t best_epoch = 0;
-  g_stop = false;
-  auto previous = std::signal(SIGINT, on_sigint_seq);
+  InterruptGuard guard;
   auto on_event = [&](const FitEvent& e) {
     json j = {{"step", e.step},
               {"epoch", e.epoch},
@@ -247,13 +233,7 @@ void train_and_save(CommonArgs& a, SequenceCheckpoint& checkpoint, const Sequenc
     progress.update(e.step, fields);
   };
   int64_t steps = 0;
-  try {
-    steps = fit(model, train, valid, a.fit, on_event, [] { return g_stop.load(); });
-  } catch (...) {
-    std::signal(SIGINT, previous);
-    throw;
-  }
-  std::signal(SIGINT, previous);
+  steps = fit(model, train, valid, a.fit, on_event, [&] { return guard.interrupted(); });
   progress.finish();
   save_sequence_checkpoint(a.out, checkpoint);
   if (a.fit.keep_best && best_epoch > 0)
@@ -261,11 +241,11 @@ void train_and_save(CommonArgs& a, SequenceCheckpoint& checkpoint, const Sequenc
                  static_cast<long long>(best_epoch));
   if (steps < total)
     std::fprintf(stderr, "%s after %lld of %lld steps; model saved to %s\n",
-                 g_stop ? "interrupted" : "time limit reached", static_cast<long long>(steps),
-                 static_cast<long long>(total), a.out.c_str());
+                 guard.interrupted() ? "interrupted" : "time limit reached",
+                 static_cast<long long>(steps), static_cast<long long>(total), a.out.c_str());
   else
     std::printf("saved %s\n", a.out.c_str());
-  if (g_stop) throw Exit{130};
+  if (guard.interrupted()) throw Exit{130};
 }
 
 // ---- train classify / mlp ------------------------------------------------------------------
@@ -300,7 +280,7 @@ void run_train_classify(ClassifyArgs a) {
   SequenceModelConfig& cfg = c.config;
   cfg.task = "classify";
   cfg.model = a.mlp ? "mlp" : "rnn";
-  cfg.cell = cell_mode(c.cell);
+  cfg.cell = parse_cell(c.cell);
   cfg.outputs = static_cast<int64_t>(d.class_names.size());
   cfg.head = parse_sizes(c.head, "--head");
   if (is_images(c.data)) {
@@ -349,7 +329,7 @@ void run_train_forecast(ForecastArgs a) {
   checkpoint.info = info;
   SequenceModelConfig& cfg = c.config;
   cfg.task = "regress";
-  cfg.cell = cell_mode(c.cell);
+  cfg.cell = parse_cell(c.cell);
   cfg.feature_size = 1;
   cfg.outputs = a.horizon;
   cfg.head = parse_sizes(c.head, "--head");
