@@ -20,7 +20,7 @@ constexpr size_t kAlignment = 64;
 // its size in a 64-byte header. Small blocks go straight to the C allocator. The cache is
 // off under sanitizers, so that use-after-free is still caught.
 constexpr size_t kCacheMinBytes = size_t{1} << 20;
-constexpr size_t kCacheMaxBytes = size_t{2} << 30;
+constexpr size_t kCacheMaxBytes = size_t{1} << 30;  // at most 1 GiB kept
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kCacheEnabled = false;
