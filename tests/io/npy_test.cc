@@ -13,41 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "io/temp_files.h"
 #include "recur/error.h"
 #include "recur/io.h"
 
 namespace recur {
 namespace {
 
-// A directory for the running test's files, removed after the test.
-std::string temp_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "recur_npy_" + info->test_suite_name() + "_" + info->name();
-}
-
-std::string temp_path(const std::string& name) {
-  std::filesystem::create_directories(temp_dir());
-  return temp_dir() + "/" + name;
-}
-
-class Npy : public ::testing::Test {
- protected:
-  void SetUp() override { std::filesystem::remove_all(temp_dir()); }
-  void TearDown() override { std::filesystem::remove_all(temp_dir()); }
-};
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using io_test::read_bytes;
+using io_test::temp_dir;
+using io_test::temp_path;
+using io_test::write_bytes;
+using Npy = io_test::TempDirTest;
 
 template <typename T>
 std::string raw_bytes(const std::vector<T>& values) {
