@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "recur/data.h"
-#include "throws_error.h"
 
 namespace recur::data {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ThrowsError;
+using recur::testing::ThrowsError;
 
 class Corpus : public ::testing::Test {
  protected:

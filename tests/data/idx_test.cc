@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "recur/datasets.h"
 #include "temp_dir.h"
-#include "throws_error.h"
 
 namespace recur::data {
 namespace {
 
-using testing::ThrowsError;
+using recur::testing::ThrowsError;
 
 std::string u32_be(uint32_t v) {
   return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),

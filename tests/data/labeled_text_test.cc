@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "recur/datasets.h"
 #include "temp_dir.h"
-#include "throws_error.h"
 
 namespace recur::data {
 namespace {
 
-using testing::ThrowsError;
+using recur::testing::ThrowsError;
 using Strings = std::vector<std::string>;
 using Ids = std::vector<int64_t>;
 

@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "recur/data.h"
-#include "throws_error.h"
 
 namespace recur::data {
 namespace {
 
-using testing::ThrowsError;
+using recur::testing::ThrowsError;
 
 TextCorpus numbered(int n) {
   TextCorpus corpus;

@@ -9,13 +9,13 @@
 #include <numeric>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "recur/datasets.h"
-#include "throws_error.h"
 
 namespace recur::data {
 namespace {
 
-using testing::ThrowsError;
+using recur::testing::ThrowsError;
 using Ids = std::vector<int64_t>;
 
 // 101 of class 0, 38 of class 7, 5 of class -2, 1 of class 3, interleaved.

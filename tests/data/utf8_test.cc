@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "data/utf8_step.h"
 #include "recur/data.h"
-#include "throws_error.h"
 
 namespace recur::data {
 namespace {
 
-using testing::ThrowsError;
+using recur::testing::ThrowsError;
 
 TEST(ThrowsErrorHelper, GoesRedOnNoThrowAndWrongMessage) {
   EXPECT_FALSE(ThrowsError([] {}, {}));

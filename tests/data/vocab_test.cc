@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "recur/data.h"
-#include "throws_error.h"
 
 namespace recur::data {
 namespace {
 
-using testing::ThrowsError;
+using recur::testing::ThrowsError;
 
 TEST(Vocab, EmptyHasOnlySpecials) {
   Vocab vocab;

@@ -8,31 +8,14 @@
 #include <map>
 #include <string>
 
+#include "common/throws_error.h"
 #include "recur/error.h"
 #include "recur/rnn.h"
 
 namespace recur {
 namespace {
 
-// Succeeds when `f` throws recur::Error whose message contains every one of `parts`.
-template <typename F>
-::testing::AssertionResult ThrowsError(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return ::testing::AssertionFailure()
-               << "message \"" << message << "\" does not contain \"" << part << "\"";
-    return ::testing::AssertionSuccess() << "message \"" << message << "\"";
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw a non-recur exception: " << e.what();
-  } catch (...) {
-    return ::testing::AssertionFailure() << "threw something that is not a std::exception";
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+using testing::ThrowsError;
 
 RnnOptions options(RnnMode mode, int64_t input_size = 4, int64_t hidden_size = 5) {
   RnnOptions o;

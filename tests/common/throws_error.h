@@ -1,4 +1,4 @@
-// ThrowsError: the assertion the data tests use to check that a call throws recur::Error whose
+// ThrowsError: the assertion the tests use to check that a call throws recur::Error whose
 // message contains given parts (a byte offset, a file name, a hint). Leaves out: matching by
 // regular expression.
 #pragma once
@@ -11,7 +11,7 @@
 
 #include "recur/error.h"
 
-namespace recur::data::testing {
+namespace recur::testing {
 
 // Succeeds when `f` throws recur::Error whose message contains every one of `parts`.
 template <typename F>
@@ -33,4 +33,4 @@ template <typename F>
   return ::testing::AssertionFailure() << "did not throw";
 }
 
-}  // namespace recur::data::testing
+}  // namespace recur::testing
