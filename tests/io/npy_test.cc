@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "io/temp_files.h"
 #include "recur/error.h"
 #include "recur/io.h"
@@ -45,17 +46,7 @@ std::string npy_bytes(int major, const std::string& header, const std::string& d
 
 ::testing::AssertionResult throws_error_containing(const std::function<void()>& body,
                                                    const std::string& substring) {
-  try {
-    body();
-  } catch (const Error& e) {
-    if (std::string(e.what()).find(substring) != std::string::npos) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure()
-           << "recur::Error \"" << e.what() << "\" does not contain \"" << substring << "\"";
-  }
-  return ::testing::AssertionFailure()
-         << "no recur::Error thrown; expected \"" << substring << "\"";
+  return recur::testing::ThrowsError(body, {substring});
 }
 
 // The load_npy error for a file holding `bytes`.

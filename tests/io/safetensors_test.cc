@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/throws_error.h"
 #include "io/temp_files.h"
 #include "recur/error.h"
 #include "recur/io.h"
@@ -49,17 +50,7 @@ std::string safetensors_bytes(const std::string& header, const std::string& data
 
 ::testing::AssertionResult throws_error_containing(const std::function<void()>& body,
                                                    const std::string& substring) {
-  try {
-    body();
-  } catch (const Error& e) {
-    if (std::string(e.what()).find(substring) != std::string::npos) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure()
-           << "recur::Error \"" << e.what() << "\" does not contain \"" << substring << "\"";
-  }
-  return ::testing::AssertionFailure()
-         << "no recur::Error thrown; expected \"" << substring << "\"";
+  return recur::testing::ThrowsError(body, {substring});
 }
 
 // The load error for a file holding `bytes`.
