@@ -229,7 +229,7 @@ def _prepare(X, W, R, B, initial, gates, hidden_size, direction, layout):
 
 def lstm_reference(X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None, P=None,
                    hidden_size=None, direction="forward", activations=None, activation_alpha=None,
-                   activation_beta=None, clip=None, input_forget=0, layout=0):
+                   activation_beta=None, clip=None, input_forget=0, layout=0, _clip_cell=False):
     """ONNX LSTM. Gate order i, o, f, c in W, R, B; peepholes P = [Pi, Po, Pf].
 
         i  = f(clip(x Wi' + h Ri' + Pi * C + Wbi + Rbi))
@@ -239,7 +239,8 @@ def lstm_reference(X, W, R, B=None, sequence_lens=None, initial_h=None, initial_
         o  = f(clip(x Wo' + h Ro' + Po * C' + Wbo + Rbo))    (peephole on the NEW cell)
         h' = o * h(C')                                        (no clip on C')
 
-    Returns (Y, Y_h, Y_c) as float64, in the shapes ``layout`` asks for.
+    Returns (Y, Y_h, Y_c) as float64, in the shapes ``layout`` asks for. ``_clip_cell``
+    (not ONNX) also clips C' before h(); only used to show that a case tells the two apart.
     """
     X, W, R, B, (h0, c0), D, H = _prepare(X, W, R, B, [initial_h, initial_c], 4, hidden_size,
                                          direction, layout)
@@ -264,7 +265,7 @@ def lstm_reference(X, W, R, B=None, sequence_lens=None, initial_h=None, initial_
         c_tilde = ga(_clip(x @ Wc.T + h @ Rc.T + Wbc + Rbc, clip))
         c_new = f * c + i * c_tilde
         o = fa(_clip(x @ Wo.T + h @ Ro.T + Po * c_new + Wbo + Rbo, clip))
-        return [o * ha(c_new), c_new]
+        return [o * ha(_clip(c_new, clip) if _clip_cell else c_new), c_new]
 
     Y, (Y_h, Y_c) = _run_recurrence(X, sequence_lens, direction, [h0, c0], cell)
     return _from_seq_major(layout, Y, [Y_h, Y_c])
@@ -635,6 +636,10 @@ def check_sensitivity(name, op, inputs, attrs, outputs, expected):
                      for n, r in zip(outputs, results) if n)
         if change <= 1e-3:
             raise SystemExit(f"{name}: outputs do not depend on {key} (max change {change:.1e})")
+    if name == "lstm_clip_cell_exceeds":
+        Y = lstm_reference(**base, _clip_cell=True)[0].astype(np.float32)
+        if np.max(np.abs(Y - expected["Y"])) <= 1e-3:
+            raise SystemExit(f"{name}: clipping C before h() makes no difference")
 
 
 # --------------------------------------------------------------------------------------
@@ -668,6 +673,11 @@ def lstm_cases(cases):
     op_case(cases, "lstm_clip_input_forget", "clip=0.7 and input_forget=1 (f = 1 - i), P, initial_h/c",
             "LSTM", 5, 2, 3, 4, with_h0=True, with_c0=True, with_p=True,
             attrs={"clip": 0.7, "input_forget": 1}, scale=1.2)
+    op_case(cases, "lstm_clip_cell_exceeds",
+            "clip=1 with g=Affine(2.5) so |C| > clip: clip must not be applied to C before h()",
+            "LSTM", 6, 2, 3, 4, with_h0=True, with_c0=True, attrs={
+                "clip": 1.0, **activation_attrs([("HardSigmoid", 0.3, 0.6), ("Affine", 2.5, 0.0),
+                                                 ("Tanh", None, None)])}, scale=1.2)
     op_case(cases, "lstm_clip", "clip=0.5, bidirectional", "LSTM", 4, 2, 3, 4,
             direction="bidirectional", attrs={"clip": 0.5}, with_h0=True, with_c0=True, scale=1.2)
     op_case(cases, "lstm_input_forget_bidirectional", "input_forget=1, bidirectional, sequence_lens",
