@@ -19,6 +19,9 @@ void add_sequence_commands(CLI::App& app);
 void run_sequence_eval(const std::string& model, const std::string& data_dir,
                        const std::string& plot, bool json_out);
 
+// `recur onnx-test DIR...` and `recur export --onnx`.
+void add_onnx_commands(CLI::App& app);
+
 // Thrown by a command that must end with a particular exit status (e.g. 130 after Ctrl-C).
 struct Exit {
   int code;
