@@ -102,6 +102,12 @@ struct BackendTestResult {
 };
 BackendTestResult run_backend_test(const std::string& dir, double rtol = 1e-3, double atol = 1e-5);
 
+// Makes `dir` an ONNX backend-test folder from recur's own run of `model_path` on `feeds`:
+// model.onnx, test_data_set_0/input_K.pb (in the model's input order) and output_K.pb — so any
+// other runtime (ONNX Runtime: tools/onnxruntime/check.js) can be checked against recur.
+void write_backend_test(const std::string& model_path, const std::map<std::string, Value>& feeds,
+                        const std::string& dir);
+
 // Writes `path` (atomically) as an ONNX model equivalent to a recur checkpoint: a bare
 // recurrent stack (a PyTorch-style state_dict, as `recur forward --weights` reads) or a
 // character/word language model from `recur train lm`. Returns a one-line description of the

@@ -9,6 +9,7 @@
 #include "recur/language_model.h"
 #include "recur/metrics.h"
 #include "recur/nn.h"
+#include "recur/onnx.h"
 #include "recur/optim.h"
 #include "recur/parameter.h"
 #include "recur/rng.h"

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "recur/error.h"
 #include "recur/io.h"
+#include "recur/onnx.h"
 #include "recur/rnn.h"
 
 namespace recur::cli {
@@ -22,6 +23,8 @@ namespace {
 struct ForwardArgs {
   std::string weights, input, output, mode, lengths, h0, c0, hn, cn;
   std::string grad_output, grad_hn, grad_cn, grads;
+  std::string onnx;                         // a model.onnx in place of --weights
+  std::vector<std::string> feeds, fetches;  // NAME=FILE.npy
   bool batch_first = false;
 };
 
@@ -62,7 +65,78 @@ Tensor load_optional(const std::string& path) {
   return path.empty() ? Tensor() : load_npy_tensor(path);
 }
 
+std::pair<std::string, std::string> name_and_file(const std::string& flag, const std::string& s) {
+  const auto eq = s.find('=');
+  RECUR_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < s.size(),
+              flag + " " + s + ": expected NAME=FILE.npy");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+onnx::Value load_npy_value(const std::string& path) {
+  NpyArray a = load_npy(path);
+  if (a.dtype == NpyArray::Dtype::kFloat32) return onnx::Value::floats(a.shape, std::move(a.f32));
+  return onnx::Value::ints(a.shape, std::move(a.i64));
+}
+
+void save_npy_value(const std::string& path, const onnx::Value& v) {
+  if (v.is_float())
+    save_npy(path, v.to_tensor());
+  else
+    save_npy_int64(path, v.i, v.shape);
+}
+
+// --onnx: the model's first input from --input, others from --feed; outputs 0, 1, 2 to
+// --output, --hn, --cn and any output by name with --fetch.
+void run_onnx_forward(const ForwardArgs& a) {
+  RECUR_CHECK(a.weights.empty(), "give either --weights or --onnx, not both");
+  RECUR_CHECK(a.lengths.empty() && a.h0.empty() && a.c0.empty() && a.mode.empty() && !a.batch_first,
+              "--lengths, --h0, --c0, --mode and --batch-first describe a PyTorch state_dict; "
+              "with --onnx, feed the model's inputs by name with --feed NAME=FILE.npy");
+  RECUR_CHECK(a.grad_output.empty() && a.grads.empty(),
+              "--onnx runs inference only (no --grad-output / --grads)");
+  const onnx::Model model = onnx::Model::load(a.onnx);
+  RECUR_CHECK(!model.inputs().empty(), a.onnx + ": the model has no inputs to feed");
+  std::map<std::string, onnx::Value> feeds;
+  feeds[model.inputs()[0].name] = load_npy_value(a.input);
+  for (const auto& f : a.feeds) {
+    auto [name, file] = name_and_file("--feed", f);
+    RECUR_CHECK(!feeds.count(name), "--feed " + name + ": given twice (the first input, '" +
+                                        model.inputs()[0].name + "', comes from --input)");
+    feeds[name] = load_npy_value(file);
+  }
+  const std::vector<onnx::Value> out = model.run(feeds);
+  std::vector<std::pair<const char*, std::string>> paths = {
+      {"--output", a.output}, {"--hn", a.hn}, {"--cn", a.cn}};
+  std::vector<std::pair<std::string, std::string>> fetched;
+  for (const auto& f : a.fetches) {
+    auto nf = name_and_file("--fetch", f);
+    fetched.push_back(nf);
+    paths.emplace_back("--fetch", nf.second);
+  }
+  check_output_paths(paths);
+  StagedOutputs staged;
+  const std::string flags[] = {a.output, a.hn, a.cn};
+  for (size_t k = 0; k < 3; ++k) {
+    if (flags[k].empty()) continue;
+    RECUR_CHECK(k < out.size(), a.onnx + " has " + std::to_string(out.size()) +
+                                    " output(s); nothing to write for " + paths[k].first);
+    save_npy_value(staged.stage(flags[k]), out[k]);
+  }
+  for (const auto& [name, file] : fetched) {
+    size_t k = 0;
+    while (k < model.outputs().size() && model.outputs()[k].name != name) ++k;
+    RECUR_CHECK(k < model.outputs().size(),
+                "--fetch " + name + ": the model has no output '" + name + "'");
+    save_npy_value(staged.stage(file), out[k]);
+  }
+  staged.commit();
+}
+
 void run_forward(const ForwardArgs& a) {
+  if (!a.onnx.empty()) return run_onnx_forward(a);
+  RECUR_CHECK(!a.weights.empty(),
+              "give the model: --weights STATE_DICT.safetensors or --onnx "
+              "MODEL.onnx");
   RECUR_CHECK(a.grads.empty() == a.grad_output.empty(),
               "--grads and --grad-output go together: --grad-output runs backward, --grads "
               "says where its gradients go");
@@ -125,10 +199,16 @@ void run_forward(const ForwardArgs& a) {
 void add_forward_command(CLI::App& app) {
   auto args = std::make_shared<ForwardArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "forward", "Run a PyTorch RNN/LSTM/GRU state_dict on a .npy input (and optionally backward)");
+      "forward", "Run a PyTorch RNN/LSTM/GRU state_dict (or an ONNX model) on a .npy input");
   cmd->add_option("--weights", args->weights, "torch state_dict saved as safetensors")
-      ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("--onnx", args->onnx,
+                  "run an ONNX model instead: --input feeds its first input, --output/--hn/--cn "
+                  "get its outputs 0/1/2")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--feed", args->feeds, "with --onnx: another input, NAME=FILE.npy (repeatable)");
+  cmd->add_option("--fetch", args->fetches,
+                  "with --onnx: write output NAME to FILE.npy, NAME=FILE.npy (repeatable)");
   cmd->add_option("--input", args->input, "input .npy, float32 [T, B, I] (or [B, T, I])")
       ->required()
       ->check(CLI::ExistingFile);

@@ -103,4 +103,23 @@ BackendTestResult run_backend_test(const std::string& dir, double rtol, double a
   return result;
 }
 
+void write_backend_test(const std::string& model_path, const std::map<std::string, Value>& feeds,
+                        const std::string& dir) {
+  const Model model = Model::load(model_path);
+  const std::vector<Value> outputs = model.run(feeds);
+  const fs::path set = fs::path(dir) / "test_data_set_0";
+  std::error_code ec;
+  fs::create_directories(set, ec);
+  RECUR_CHECK(!ec, dir + ": cannot create the folder: " + ec.message());
+  fs::copy_file(model_path, fs::path(dir) / "model.onnx", fs::copy_options::overwrite_existing, ec);
+  RECUR_CHECK(!ec, dir + ": cannot copy " + model_path + ": " + ec.message());
+  for (size_t k = 0; k < model.inputs().size(); ++k) {
+    const std::string& name = model.inputs()[k].name;
+    write_tensor_pb((set / ("input_" + std::to_string(k) + ".pb")).string(), feeds.at(name), name);
+  }
+  for (size_t k = 0; k < outputs.size(); ++k)
+    write_tensor_pb((set / ("output_" + std::to_string(k) + ".pb")).string(), outputs[k],
+                    model.outputs()[k].name);
+}
+
 }  // namespace recur::onnx

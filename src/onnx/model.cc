@@ -239,23 +239,29 @@ std::vector<Value> Model::run(const std::map<std::string, Value>& feeds) const {
   std::map<std::string, const Value*> env;
   std::map<std::string, Value> produced;
   for (const auto& [name, value] : m.initializers) env[name] = &value;
-  std::set<std::string> known;
+  for (const auto& [name, value] : feeds) {
+    bool known = false;
+    for (const auto* list : {&m.inputs, &m.overridable})
+      for (const auto& info : *list) known = known || info.name == name;
+    if (!known) {
+      std::string names;
+      for (const auto& info : m.inputs) names += (names.empty() ? "" : ", ") + info.name;
+      throw_error(m.source + ": '" + name + "' is not an input of the model (its inputs: " + names +
+                  ")");
+    }
+  }
   for (const auto& info : m.inputs) {
     auto it = feeds.find(info.name);
     RECUR_CHECK(it != feeds.end(), m.source + ": input '" + info.name + "' is not given");
     check_feed(m.source, info, it->second);
     env[info.name] = &it->second;
-    known.insert(info.name);
   }
   for (const auto& info : m.overridable) {
     auto it = feeds.find(info.name);
     if (it == feeds.end()) continue;
     check_feed(m.source, info, it->second);
     env[info.name] = &it->second;
-    known.insert(info.name);
   }
-  for (const auto& [name, value] : feeds)
-    RECUR_CHECK(known.count(name), m.source + ": '" + name + "' is not an input of the model");
 
   for (size_t k = 0; k < m.nodes.size(); ++k) {
     const Node& node = m.nodes[k];
