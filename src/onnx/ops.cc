@@ -45,7 +45,21 @@ std::vector<int64_t> strides_of(const Shape& shape) {
   return s;
 }
 
+// Values a graph computes are capped at 2^32 elements, so that a damaged shape (a huge
+// ConstantOfShape, Expand or Reshape target) is an Error rather than an out-of-memory abort.
+int64_t checked_size(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    RECUR_CHECK(d >= 0, "negative dimension in shape " + shape_string(shape));
+    RECUR_CHECK(d == 0 || n <= (int64_t{1} << 32) / d,
+                "shape " + shape_string(shape) + " is too large (over 2^32 elements)");
+    n *= d;
+  }
+  return n;
+}
+
 Value like(const Value& v, Shape shape) {
+  checked_size(shape);
   Value out;
   out.kind = v.kind;
   out.elem_type = v.elem_type;
@@ -298,7 +312,7 @@ std::vector<Value> reshape(const Node& n, const Inputs& in) {
                     shape_string(Shape(target.begin(), target.end())));
     target[infer] = x.numel() / known;
   }
-  RECUR_CHECK(shape_numel(target) == x.numel(),
+  RECUR_CHECK(checked_size(target) == x.numel(),
               n.describe() + ": cannot reshape " + shape_string(x.shape) + " (" +
                   std::to_string(x.numel()) + " elements) to " + shape_string(target));
   Value out = x;
@@ -500,6 +514,7 @@ std::vector<Value> matmul(const Node& n, const Inputs& in) {
   Shape shape = batch;
   if (!a_vec) shape.push_back(M);
   if (!b_vec) shape.push_back(N);
+  checked_size(shape);
   std::vector<float> out(shape_numel(batch) * M * N);
   for (size_t k = 0; k < ia.size(); ++k)
     kernels::gemm<float>(false, false, M, N, K, 1.0f, &a.f[ia[k] * M * K], K, &b.f[ib[k] * K * N],

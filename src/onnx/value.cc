@@ -137,6 +137,39 @@ Value value_from_proto(const TensorProto& proto, const std::string& where,
   const bool use_raw = external || proto.has_raw_data();
   const bool is_float = type == TensorProto::FLOAT || type == TensorProto::DOUBLE;
 
+  auto count_check = [&](int64_t found, const char* field) {
+    RECUR_CHECK(found == n, where + ": shape " + shape_string(shape) + " needs " +
+                                std::to_string(n) + " values, " + field + " holds " +
+                                std::to_string(found));
+  };
+  // The number of values is checked before anything is allocated, so that a damaged shape
+  // cannot ask for terabytes.
+  if (use_raw) {
+    RECUR_CHECK(raw.size() % width == 0, where + ": raw_data size " + std::to_string(raw.size()) +
+                                             " is not a multiple of the element size " +
+                                             std::to_string(width));
+    count_check(static_cast<int64_t>(raw.size() / width), "raw_data");
+  } else {
+    switch (type) {
+      case TensorProto::FLOAT:
+        count_check(proto.float_data_size(), "float_data");
+        break;
+      case TensorProto::DOUBLE:
+        count_check(proto.double_data_size(), "double_data");
+        break;
+      case TensorProto::INT64:
+        count_check(proto.int64_data_size(), "int64_data");
+        break;
+      case TensorProto::UINT64:
+      case TensorProto::UINT32:
+        count_check(proto.uint64_data_size(), "uint64_data");
+        break;
+      default:
+        count_check(proto.int32_data_size(), "int32_data");
+        break;
+    }
+  }
+
   Value v;
   v.kind = is_float ? Value::Kind::kFloat : Value::Kind::kInt;
   v.elem_type = is_float ? static_cast<int32_t>(TensorProto::FLOAT) : type;
@@ -145,17 +178,8 @@ Value value_from_proto(const TensorProto& proto, const std::string& where,
     v.f.resize(n);
   else
     v.i.resize(n);
-  auto count_check = [&](int64_t found, const char* field) {
-    RECUR_CHECK(found == n, where + ": shape " + shape_string(shape) + " needs " +
-                                std::to_string(n) + " values, " + field + " holds " +
-                                std::to_string(found));
-  };
 
   if (use_raw) {
-    count_check(static_cast<int64_t>(raw.size() / width), "raw_data");
-    RECUR_CHECK(raw.size() % width == 0, where + ": raw_data size " + std::to_string(raw.size()) +
-                                             " is not a multiple of the element size " +
-                                             std::to_string(width));
     const char* p = raw.data();
     for (int64_t k = 0; k < n; ++k, p += width) {
       switch (type) {
@@ -195,24 +219,19 @@ Value value_from_proto(const TensorProto& proto, const std::string& where,
   }
   switch (type) {
     case TensorProto::FLOAT:
-      count_check(proto.float_data_size(), "float_data");
       std::copy(proto.float_data().begin(), proto.float_data().end(), v.f.begin());
       break;
     case TensorProto::DOUBLE:
-      count_check(proto.double_data_size(), "double_data");
       for (int64_t k = 0; k < n; ++k) v.f[k] = static_cast<float>(proto.double_data(k));
       break;
     case TensorProto::INT64:
-      count_check(proto.int64_data_size(), "int64_data");
       std::copy(proto.int64_data().begin(), proto.int64_data().end(), v.i.begin());
       break;
     case TensorProto::UINT64:
     case TensorProto::UINT32:
-      count_check(proto.uint64_data_size(), "uint64_data");
       for (int64_t k = 0; k < n; ++k) v.i[k] = static_cast<int64_t>(proto.uint64_data(k));
       break;
     default:  // INT32, INT16, INT8, UINT16, UINT8, BOOL live in int32_data
-      count_check(proto.int32_data_size(), "int32_data");
       std::copy(proto.int32_data().begin(), proto.int32_data().end(), v.i.begin());
       break;
   }

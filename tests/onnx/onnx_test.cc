@@ -353,6 +353,43 @@ TEST(Malformed, EmptyGarbageAndTruncatedModelsFailClearly) {
   EXPECT_GT(errors, 0);
 }
 
+// Deterministic byte flips of real models, each loaded and run on its test inputs: the result
+// is an answer or a recur::Error, never a crash or another exception.
+TEST(Malformed, FlippedBytesNeverCrash) {
+  Rng rng(99);
+  int runs = 0, errors = 0;
+  for (const char* name :
+       {"lstm_bidirectional_peepholes_seq_lens", "torch_char_lm_lstm2",
+        "torch_lstm_packed_unsorted", "gru_layout1_bidirectional_lbr1_seq_lens"}) {
+    const std::string dir = kCases + "/" + name;
+    const std::string bytes = read_bytes(dir + "/model.onnx");
+    std::vector<onnx::Value> inputs;
+    for (int k = 0; fs::exists(dir + "/test_data_set_0/input_" + std::to_string(k) + ".pb"); ++k)
+      inputs.push_back(
+          onnx::read_tensor_pb(dir + "/test_data_set_0/input_" + std::to_string(k) + ".pb"));
+    for (int trial = 0; trial < 150; ++trial) {
+      std::string mutated = bytes;
+      const int flips = 1 + trial % 3;
+      for (int f = 0; f < flips; ++f) {
+        const size_t at = static_cast<size_t>(rng.uniform() * mutated.size()) % mutated.size();
+        mutated[at] = static_cast<char>(mutated[at] ^ (1 << (trial % 8)));
+      }
+      try {
+        const onnx::Model m = onnx::Model::parse(mutated, "mutated");
+        std::map<std::string, onnx::Value> feeds;
+        for (size_t k = 0; k < inputs.size() && k < m.inputs().size(); ++k)
+          feeds[m.inputs()[k].name] = inputs[k];
+        m.run(feeds);
+        ++runs;
+      } catch (const Error&) {
+        ++errors;
+      }
+    }
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_GT(runs, 0);
+}
+
 TEST(Malformed, TruncatedTensorFileNamesTheFile) {
   const std::string dir = temp_dir();
   const std::string pb =
