@@ -109,9 +109,12 @@ void write_backend_test(const std::string& model_path, const std::map<std::strin
                         const std::string& dir);
 
 // Writes `path` (atomically) as an ONNX model equivalent to a recur checkpoint: a bare
-// recurrent stack (a PyTorch-style state_dict, as `recur forward --weights` reads) or a
-// character/word language model from `recur train lm`. Returns a one-line description of the
-// graph's inputs and outputs. Projection LSTMs have no ONNX operator and are refused.
+// recurrent stack (a PyTorch-style state_dict, as `recur forward --weights` reads), a language
+// model (`recur train lm`), or a classifier / forecaster (`recur train classify|mlp|forecast`:
+// inputs tokens or features plus lengths, outputs logits and probabilities, or values; class
+// names, vocabulary and preprocessing facts go into the model's metadata). Returns a one-line
+// description of the graph's inputs and outputs. Projection LSTMs have no ONNX operator and
+// are refused.
 std::string export_onnx(const std::string& checkpoint_path, const std::string& path,
                         int64_t opset = 14);
 

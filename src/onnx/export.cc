@@ -4,12 +4,16 @@
 // the embedding Gather and the decoder MatMul + Add.
 #include <onnx/onnx_pb.h>
 
+#include <cmath>
+
 #include "io/file.h"
 #include "onnx/proto.h"
 #include "recur/error.h"
 #include "recur/io.h"
 #include "recur/language_model.h"
 #include "recur/rnn.h"
+#include "recur/sequence_model.h"
+#include "recur/task_data.h"
 
 namespace recur::onnx {
 namespace {
@@ -99,11 +103,13 @@ void append_reordered(const Tensor& t, RnnMode mode, std::vector<float>* out) {
 
 struct StackOutputs {
   std::string y, h_n, c_n;  // y: [T, B, D*H]
+  std::string last_h;       // the top layer's Y_h [D, B, H]
 };
 
 // The recurrent stack `prefix` + PyTorch names, reading `x` ([T, B, I]).
 StackOutputs add_stack(GraphBuilder& g, const std::map<std::string, Tensor>& sd,
-                       const std::string& prefix, const RnnOptions& o, const std::string& x) {
+                       const std::string& prefix, const RnnOptions& o, const std::string& x,
+                       const std::string& sequence_lens = "") {
   RECUR_CHECK(o.proj_size == 0,
               "an LSTM with proj_size has no ONNX operator; recur does not export projection "
               "LSTMs (export a model without --proj-size, or decompose it by hand)");
@@ -129,7 +135,9 @@ StackOutputs add_stack(GraphBuilder& g, const std::map<std::string, Tensor>& sd,
     std::vector<std::string> inputs = {input,
                                        g.initializer(L + "W", Value::floats({D, G * H, in}, W)),
                                        g.initializer(L + "R", Value::floats({D, G * H, H}, R))};
-    if (o.bias) inputs.push_back(g.initializer(L + "B", Value::floats({D, 2 * G * H}, B)));
+    inputs.push_back(o.bias ? g.initializer(L + "B", Value::floats({D, 2 * G * H}, B)) : "");
+    if (!sequence_lens.empty()) inputs.push_back(sequence_lens);
+    while (inputs.back().empty()) inputs.pop_back();
     std::vector<std::string> outputs = {L + "Y", L + "Y_h"};
     if (o.mode == RnnMode::kLstm) outputs.push_back(L + "Y_c");
     auto* n = g.node(op, inputs, outputs);
@@ -154,6 +162,7 @@ StackOutputs add_stack(GraphBuilder& g, const std::map<std::string, Tensor>& sd,
   }
   StackOutputs out;
   out.y = input;
+  out.last_h = hs.back();
   auto join = [&](const std::vector<std::string>& parts, const std::string& name) {
     auto* n = g.node("Concat", parts, {name});
     GraphBuilder::attr(n, "axis", int64_t{0});
@@ -168,6 +177,186 @@ std::string dims_text(const std::string& name, const std::vector<std::string>& d
   std::string s = name + " [";
   for (size_t k = 0; k < dims.size(); ++k) s += (k ? ", " : "") + dims[k];
   return s + "]";
+}
+
+std::string json_array(const std::vector<std::string>& items) {
+  std::string s = "[";
+  for (size_t k = 0; k < items.size(); ++k) {
+    s += k ? ",\"" : "\"";
+    for (char c : items[k]) {
+      if (c == '"' || c == '\\') s += '\\';
+      s += c;
+    }
+    s += "\"";
+  }
+  return s + "]";
+}
+
+void add_metadata(::onnx::ModelProto* model, const std::string& key, const std::string& value) {
+  auto* meta = model->add_metadata_props();
+  meta->set_key(key);
+  meta->set_value(value);
+}
+
+// y = x · Wᵀ + b for a [rows, in] x, as Gemm.
+std::string linear(GraphBuilder& g, const std::map<std::string, Tensor>& sd,
+                   const std::string& prefix, const std::string& x, const std::string& out) {
+  std::vector<std::string> inputs = {
+      x, g.initializer(prefix + "weight", Value::from_tensor(sd.at(prefix + "weight")))};
+  auto b = sd.find(prefix + "bias");
+  if (b != sd.end())
+    inputs.push_back(g.initializer(prefix + "bias", Value::from_tensor(b->second)));
+  auto* n = g.node("Gemm", inputs, {out});
+  GraphBuilder::attr(n, "transB", int64_t{1});
+  return out;
+}
+
+// y = x · Wᵀ (+ b) for x of any rank, as MatMul with the transposed weight (+ Add).
+std::string linear_nd(GraphBuilder& g, const std::map<std::string, Tensor>& sd,
+                      const std::string& prefix, const std::string& x, const std::string& out) {
+  const Tensor& w = sd.at(prefix + "weight");
+  const int64_t rows = w.size(0), cols = w.size(1);
+  std::vector<float> wt(w.numel());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) wt[c * rows + r] = w[r * cols + c];
+  auto b = sd.find(prefix + "bias");
+  const std::string mm = b == sd.end() ? out : out + "_mm";
+  g.node("MatMul", {x, g.initializer(prefix + "weight_t", Value::floats({cols, rows}, wt))}, {mm});
+  if (b != sd.end())
+    g.node("Add", {mm, g.initializer(prefix + "bias", Value::from_tensor(b->second))}, {out});
+  return out;
+}
+
+// A reduction over axis 0 without keeping it; the axes move from attribute to input at opset
+// 13 (ReduceSum) and 18 (the others).
+std::string reduce_time(GraphBuilder& g, const std::string& op, const std::string& x,
+                        const std::string& out, int64_t opset) {
+  const bool as_input = op == "ReduceSum" ? opset >= 13 : opset >= 18;
+  auto* n = as_input ? g.node(op, {x, g.ints(out + "_axes", {0})}, {out}) : g.node(op, {x}, {out});
+  if (!as_input) GraphBuilder::attr(n, "axes", std::vector<int64_t>{0});
+  GraphBuilder::attr(n, "keepdims", int64_t{0});
+  return out;
+}
+
+std::string export_sequence_model(::onnx::ModelProto* model, GraphBuilder& g,
+                                  const std::string& checkpoint_path, int64_t opset) {
+  const SequenceCheckpoint c = load_sequence_checkpoint(checkpoint_path);
+  const SequenceModelConfig& cfg = c.model->config();
+  const auto sd = c.model->state_dict();
+  model->mutable_graph()->set_name("recur_" + c.kind);
+  add_metadata(model, "recur.kind", c.kind);
+  add_metadata(model, "recur.config", cfg.to_json());
+  if (!c.class_names.empty()) add_metadata(model, "recur.classes", json_array(c.class_names));
+  if (c.vocab.size() > 2) add_metadata(model, "recur.vocab", c.vocab.to_json());
+  for (const auto& [k, v] : c.info) add_metadata(model, "recur.info." + k, v);
+
+  const bool tokens = cfg.vocab_size > 0, rnn = cfg.model == "rnn";
+  const std::string T = rnn ? "T" : std::to_string(cfg.steps);
+  std::string summary =
+      c.kind + " (" +
+      (rnn ? mode_name(cfg.cell) + " " + cfg.pooling + " pooling" : std::string("mlp")) +
+      "); inputs: ";
+  std::string x;
+  if (tokens) {
+    g.io(true, "tokens", 7, {T, "B"});
+    g.node("Gather",
+           {g.initializer("embedding.weight", Value::from_tensor(sd.at("embedding.weight"))),
+            "tokens"},
+           {"embedded"});
+    x = "embedded";
+    summary += "tokens [" + T + ", B] int64";
+  } else {
+    g.io(true, "features", 1, {T, "B", std::to_string(cfg.feature_size)});
+    x = "features";
+    summary += "features [" + T + ", B, " + std::to_string(cfg.feature_size) + "]";
+  }
+  std::string h;
+  if (rnn) {
+    g.io(true, "lengths", 7, {"B"});
+    summary += ", lengths [B] int64 (each in 1..T)";
+    auto* cast = g.node("Cast", {"lengths"}, {"sequence_lens"});
+    GraphBuilder::attr(cast, "to", int64_t{6});
+    RnnOptions o;
+    o.mode = cfg.cell;
+    o.input_size = tokens ? cfg.embed : cfg.feature_size;
+    o.hidden_size = cfg.hidden;
+    o.num_layers = cfg.layers;
+    o.bidirectional = cfg.bidirectional;
+    const StackOutputs s = add_stack(g, sd, "rnn.", o, x, "sequence_lens");
+    const int64_t D = o.num_directions();
+    // valid[t, b] = t < lengths[b], for the pooling modes that must skip padded steps.
+    auto valid_mask = [&]() {
+      g.node("Shape", {x}, {"x_shape"});
+      auto* gather =
+          g.node("Gather", {"x_shape", g.initializer("zero", Value::ints({}, {0}))}, {"steps"});
+      GraphBuilder::attr(gather, "axis", int64_t{0});
+      g.node("Range",
+             {g.initializer("range_start", Value::ints({}, {0})), "steps",
+              g.initializer("range_delta", Value::ints({}, {1}))},
+             {"step_index"});
+      g.node("Unsqueeze", {"step_index", g.ints("unsqueeze_1", {1})}, {"step_column"});
+      g.node("Less", {"step_column", "lengths"}, {"valid"});
+      g.node("Unsqueeze", {"valid", g.ints("unsqueeze_2", {2})}, {"valid3"});
+      return std::string("valid3");
+    };
+    const std::string& pool = cfg.pooling;
+    if (pool == "last") {
+      if (D == 1) {
+        g.node("Squeeze", {s.last_h, g.ints("squeeze_0", {0})}, {"pooled"});
+      } else {
+        auto* t = g.node("Transpose", {s.last_h}, {"last_bdh"});
+        GraphBuilder::attr(t, "perm", std::vector<int64_t>{1, 0, 2});
+        g.node("Reshape", {"last_bdh", g.ints("pooled_shape", {0, -1})}, {"pooled"});
+      }
+    } else if (pool == "mean") {
+      reduce_time(g, "ReduceSum", s.y, "summed", opset);  // Y is zero past each length
+      auto* cast_f = g.node("Cast", {"lengths"}, {"lengths_f"});
+      GraphBuilder::attr(cast_f, "to", int64_t{1});
+      g.node("Unsqueeze", {"lengths_f", g.ints("unsqueeze_len", {1})}, {"lengths_col"});
+      g.node("Div", {"summed", "lengths_col"}, {"pooled"});
+    } else if (pool == "max") {
+      const std::string mask = valid_mask();
+      g.node("Where", {mask, s.y, g.initializer("minus_inf", Value::floats({}, {-INFINITY}))},
+             {"masked"});
+      reduce_time(g, "ReduceMax", "masked", "pooled", opset);
+    } else {  // attention: softmax over the valid steps of a learned score, then a weighted sum
+      const std::string mask = valid_mask();
+      linear_nd(g, sd, "attention.", s.y, "att_pre");
+      g.node("Tanh", {"att_pre"}, {"att"});
+      linear_nd(g, sd, "attention_score.", "att", "score");
+      g.node("Where", {mask, "score", g.initializer("minus_inf", Value::floats({}, {-INFINITY}))},
+             {"score_masked"});
+      auto* sm = g.node("Softmax", {"score_masked"}, {"weights"});
+      GraphBuilder::attr(sm, "axis", int64_t{0});
+      g.node("Mul", {"weights", s.y}, {"weighted"});
+      reduce_time(g, "ReduceSum", "weighted", "pooled", opset);
+    }
+    h = "pooled";
+  } else {  // mlp: [T, B, F] → [B, T*F]
+    auto* t = g.node("Transpose", {x}, {"x_btf"});
+    GraphBuilder::attr(t, "perm", std::vector<int64_t>{1, 0, 2});
+    g.node("Reshape", {"x_btf", g.ints("flat_shape", {0, -1})}, {"flat"});
+    h = "flat";
+  }
+  for (size_t k = 0; k < cfg.head.size(); ++k) {
+    const std::string name = "head" + std::to_string(k);
+    linear(g, sd, "head." + std::to_string(k) + ".", h, name + "_pre");
+    g.node("Relu", {name + "_pre"}, {name});
+    h = name;
+  }
+  const bool classify = cfg.task == "classify";
+  const std::string out = classify ? "logits" : "values";
+  linear(g, sd, "out.", h, out);
+  const std::string outputs = std::to_string(cfg.outputs);
+  g.io(false, out, 1, {"B", outputs});
+  summary += "; outputs: " + out + " [B, " + outputs + "]";
+  if (classify) {
+    auto* sm = g.node("Softmax", {"logits"}, {"probabilities"});
+    GraphBuilder::attr(sm, "axis", int64_t{1});
+    g.io(false, "probabilities", 1, {"B", outputs});
+    summary += ", probabilities [B, " + outputs + "]";
+  }
+  return summary;
 }
 
 }  // namespace
@@ -218,10 +407,18 @@ std::string export_onnx(const std::string& checkpoint_path, const std::string& p
     summary = mode_name(o.mode) + " stack (" + std::to_string(o.num_layers) + " layer(s), " +
               (o.bidirectional ? "bidirectional" : "unidirectional") + "); " + summary;
   } else {
-    RECUR_CHECK(kind->second == "language_model",
-                checkpoint_path + ": exporting a '" + kind->second +
-                    "' checkpoint is not supported yet (recur exports recurrent weights and "
-                    "language models)");
+    const std::string& k = kind->second;
+    RECUR_CHECK(k == "language_model" || k == "sequence_classifier" || k == "mlp_classifier" ||
+                    k == "forecaster",
+                checkpoint_path + ": cannot export a '" + k +
+                    "' checkpoint (recur exports recurrent weights, language models, "
+                    "classifiers and forecasters)");
+    if (k != "language_model") {
+      summary = export_sequence_model(&model, g, checkpoint_path, opset);
+      const std::string bytes = model.SerializeAsString();
+      io::write_atomically(path, path, [&](std::ostream& out) { out << bytes; });
+      return summary;
+    }
     const LoadedLm lm = load_language_model(checkpoint_path);
     const LmConfig& c = lm.model->config();
     const auto sd = lm.model->state_dict();

@@ -691,6 +691,110 @@ std::vector<Value> scatter_elements(const Node& n, const Inputs& in) {
   return {std::move(out)};
 }
 
+// Comparisons give BOOL tensors (held as int64 0/1).
+template <typename C>
+std::vector<Value> compare(const Node& n, const Inputs& in, C cmp) {
+  const Value& a = input(n, in, 0);
+  const Value& b = input(n, in, 1);
+  RECUR_CHECK(a.kind == b.kind, n.describe() + ": operands have different element types");
+  const Shape shape = broadcast_shapes(n, a.shape, b.shape);
+  checked_size(shape);
+  const auto ia = broadcast_index(a.shape, shape), ib = broadcast_index(b.shape, shape);
+  std::vector<int64_t> out(ia.size());
+  for (size_t e = 0; e < ia.size(); ++e)
+    out[e] = a.is_float() ? cmp(a.f[ia[e]], b.f[ib[e]]) : cmp(a.i[ia[e]], b.i[ib[e]]);
+  return {Value::ints(shape, std::move(out), 9)};
+}
+
+std::vector<Value> less(const Node& n, const Inputs& in) {
+  return compare(n, in, [](auto x, auto y) { return x < y; });
+}
+std::vector<Value> greater(const Node& n, const Inputs& in) {
+  return compare(n, in, [](auto x, auto y) { return x > y; });
+}
+std::vector<Value> equal(const Node& n, const Inputs& in) {
+  return compare(n, in, [](auto x, auto y) { return x == y; });
+}
+
+std::vector<Value> where(const Node& n, const Inputs& in) {
+  const Value& c = input(n, in, 0);
+  const Value& x = input(n, in, 1);
+  const Value& y = input(n, in, 2);
+  RECUR_CHECK(!c.is_float(), n.describe() + ": condition must be BOOL");
+  RECUR_CHECK(x.kind == y.kind, n.describe() + ": X and Y have different element types");
+  const Shape shape = broadcast_shapes(n, broadcast_shapes(n, c.shape, x.shape), y.shape);
+  Value out = like(x, shape);
+  const auto ic = broadcast_index(c.shape, shape), ix = broadcast_index(x.shape, shape),
+             iy = broadcast_index(y.shape, shape);
+  for (size_t e = 0; e < ic.size(); ++e) {
+    if (c.i[ic[e]] != 0)
+      copy_element(x, ix[e], out, static_cast<int64_t>(e));
+    else
+      copy_element(y, iy[e], out, static_cast<int64_t>(e));
+  }
+  return {std::move(out)};
+}
+
+std::vector<Value> range(const Node& n, const Inputs& in) {
+  const Value& start = input(n, in, 0);
+  const Value& limit = input(n, in, 1);
+  const Value& delta = input(n, in, 2);
+  RECUR_CHECK(start.numel() == 1 && limit.numel() == 1 && delta.numel() == 1 &&
+                  start.kind == limit.kind && start.kind == delta.kind,
+              n.describe() + ": start, limit and delta must be scalars of one type");
+  auto at = [](const Value& v) { return v.is_float() ? double(v.f[0]) : double(v.i[0]); };
+  const double s = at(start), l = at(limit), d = at(delta);
+  RECUR_CHECK(d != 0.0, n.describe() + ": delta is 0");
+  const int64_t count = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+  checked_size({count});
+  if (start.is_float()) {
+    std::vector<float> v(count);
+    for (int64_t k = 0; k < count; ++k) v[k] = static_cast<float>(s + k * d);
+    return {Value::floats({count}, std::move(v))};
+  }
+  std::vector<int64_t> v(count);
+  for (int64_t k = 0; k < count; ++k) v[k] = start.i[0] + k * delta.i[0];
+  return {Value::ints({count}, std::move(v), start.elem_type)};
+}
+
+// ReduceSum / ReduceMean / ReduceMax over `axes` (all when none), keepdims as the spec says.
+std::vector<Value> reduce(const Node& n, const Inputs& in, char how) {
+  const Value& x = input(n, in, 0);
+  RECUR_CHECK(x.is_float(), n.describe() + ": expects a float tensor");
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  // ReduceSum takes axes as an input from opset 13, the others from opset 18.
+  const bool axes_input = (how == 's' && n.opset >= 13) || n.opset >= 18;
+  std::vector<int64_t> axes;
+  if (axes_input) {
+    if (const Value* a = optional_input(in, 1)) axes = int_values(n, *a, "axes");
+  } else {
+    axes = n.get_ints("axes");
+  }
+  if (axes.empty() && n.get_int("noop_with_empty_axes", 0) != 0) return {x};
+  std::vector<bool> reduced(rank, axes.empty());
+  for (int64_t a : axes) reduced[normalize_axis(n, a, rank)] = true;
+  const bool keep = n.get_int("keepdims", 1) != 0;
+  Shape kept_shape(rank), out_shape;
+  for (int64_t k = 0; k < rank; ++k) {
+    kept_shape[k] = reduced[k] ? 1 : x.shape[k];
+    if (!reduced[k] || keep) out_shape.push_back(kept_shape[k]);
+  }
+  const int64_t m = shape_numel(kept_shape);
+  std::vector<double> acc(m, how == 'x' ? -INFINITY : 0.0);
+  const auto index = broadcast_index(kept_shape, x.shape);  // element of x → its output slot
+  for (size_t e = 0; e < index.size(); ++e)
+    acc[index[e]] =
+        how == 'x' ? std::max(acc[index[e]], static_cast<double>(x.f[e])) : acc[index[e]] + x.f[e];
+  const double count = m > 0 ? static_cast<double>(x.numel()) / m : 1.0;
+  std::vector<float> out(m);
+  for (int64_t k = 0; k < m; ++k) out[k] = static_cast<float>(how == 'm' ? acc[k] / count : acc[k]);
+  return {Value::floats(out_shape, std::move(out))};
+}
+
+std::vector<Value> reduce_sum(const Node& n, const Inputs& in) { return reduce(n, in, 's'); }
+std::vector<Value> reduce_mean(const Node& n, const Inputs& in) { return reduce(n, in, 'm'); }
+std::vector<Value> reduce_max(const Node& n, const Inputs& in) { return reduce(n, in, 'x'); }
+
 const std::map<std::string, Kernel>& registry() {
   static const std::map<std::string, Kernel> ops = {
       {"Add", add},
@@ -700,17 +804,24 @@ const std::map<std::string, Kernel>& registry() {
       {"ConstantOfShape", constant_of_shape},
       {"Div", div},
       {"Dropout", dropout},
+      {"Equal", equal},
       {"Expand", expand},
       {"Flatten", flatten},
       {"GRU", recurrent},
       {"Gather", gather},
       {"Gemm", gemm_op},
+      {"Greater", greater},
       {"Identity", identity},
       {"LSTM", recurrent},
+      {"Less", less},
       {"LogSoftmax", log_softmax},
       {"MatMul", matmul},
       {"Mul", mul},
       {"RNN", recurrent},
+      {"Range", range},
+      {"ReduceMax", reduce_max},
+      {"ReduceMean", reduce_mean},
+      {"ReduceSum", reduce_sum},
       {"Relu", relu},
       {"Reshape", reshape},
       {"ScatterElements", scatter_elements},
@@ -724,6 +835,7 @@ const std::map<std::string, Kernel>& registry() {
       {"TopK", top_k},
       {"Transpose", transpose},
       {"Unsqueeze", unsqueeze},
+      {"Where", where},
   };
   return ops;
 }

@@ -281,6 +281,132 @@ INSTANTIATE_TEST_SUITE_P(Cells, ExportLm,
                                            std::make_tuple(RnnMode::kGru, false),
                                            std::make_tuple(RnnMode::kLstm, true)));
 
+// ---- classifiers and forecasters: padded batches, every pooling ------------------------------
+
+struct SequenceCase {
+  const char* name;
+  bool tokens;
+  std::string model, pooling, task;
+  RnnMode cell;
+  int64_t layers;
+  bool bidirectional;
+  std::vector<int64_t> head;
+};
+
+SequenceCheckpoint make_sequence_checkpoint(const SequenceCase& c) {
+  SequenceModelConfig cfg;
+  cfg.task = c.task;
+  cfg.model = c.model;
+  cfg.vocab_size = c.tokens ? 12 : 0;
+  cfg.embed = 5;
+  cfg.feature_size = c.tokens ? 0 : 3;
+  cfg.steps = c.model == "mlp" ? 4 : 0;
+  cfg.cell = c.cell;
+  cfg.hidden = 6;
+  cfg.layers = c.layers;
+  cfg.bidirectional = c.bidirectional;
+  cfg.pooling = c.pooling;
+  cfg.attention_size = 4;
+  cfg.head = c.head;
+  cfg.outputs = c.task == "classify" ? 3 : 2;
+  SequenceCheckpoint ck;
+  ck.kind = c.task == "regress" ? "forecaster"
+            : c.model == "mlp"  ? "mlp_classifier"
+                                : "sequence_classifier";
+  ck.model = std::make_unique<SequenceModel>(cfg, 17);
+  if (c.task == "classify") ck.class_names = {"a", "b", "c"};
+  if (c.tokens) {
+    std::vector<std::string> words;
+    for (int k = 0; k < 10; ++k) words.push_back("w" + std::to_string(k));
+    ck.vocab = data::Vocab::from_tokens({words});
+  }
+  return ck;
+}
+
+class ExportSequenceModel : public ::testing::TestWithParam<SequenceCase> {};
+
+TEST_P(ExportSequenceModel, PaddedBatchMatchesPredict) {
+  const SequenceCase& c = GetParam();
+  const std::string dir = temp_dir();
+  SequenceCheckpoint ck = make_sequence_checkpoint(c);
+  save_sequence_checkpoint(dir + "/m.safetensors", ck);
+  onnx::export_onnx(dir + "/m.safetensors", dir + "/m.onnx");
+
+  SequenceBatch batch;
+  batch.T = 4;
+  batch.B = 3;
+  batch.lengths = c.model == "mlp" ? std::vector<int64_t>{4, 4, 4} : std::vector<int64_t>{4, 2, 1};
+  Rng rng(6);
+  std::map<std::string, onnx::Value> feeds;
+  if (c.tokens) {
+    for (int64_t t = 0; t < batch.T; ++t)
+      for (int64_t b = 0; b < batch.B; ++b)
+        batch.ids.push_back(t < batch.lengths[b] ? 2 + (t * 3 + b * 5) % 10 : 0);
+    feeds["tokens"] = onnx::Value::ints({batch.T, batch.B}, batch.ids);
+  } else {
+    batch.features = random_tensor({batch.T, batch.B, 3}, rng);
+    feeds["features"] = onnx::Value::from_tensor(batch.features);
+  }
+  if (c.model == "rnn") feeds["lengths"] = onnx::Value::ints({batch.B}, batch.lengths);
+  const Tensor want = ck.model->predict(batch);
+  const auto got = onnx::Model::load(dir + "/m.onnx").run(feeds);
+  EXPECT_LT(max_diff(want, got[0]), 1e-5f);
+  if (c.task == "classify") {
+    ASSERT_EQ(got.size(), 2u);
+    const Tensor p = softmax_rows(want);
+    EXPECT_LT(max_diff(p, got[1]), 1e-6f);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, ExportSequenceModel,
+    ::testing::Values(
+        SequenceCase{
+            "tokens_gru_last", true, "rnn", "last", "classify", RnnMode::kGru, 1, false, {}},
+        SequenceCase{"tokens_bigru_last_2layer",
+                     true,
+                     "rnn",
+                     "last",
+                     "classify",
+                     RnnMode::kGru,
+                     2,
+                     true,
+                     {8}},
+        SequenceCase{
+            "tokens_bilstm_max", true, "rnn", "max", "classify", RnnMode::kLstm, 1, true, {}},
+        SequenceCase{"features_bilstm_mean",
+                     false,
+                     "rnn",
+                     "mean",
+                     "classify",
+                     RnnMode::kLstm,
+                     2,
+                     true,
+                     {7, 5}},
+        SequenceCase{"tokens_lstm_attention",
+                     true,
+                     "rnn",
+                     "attention",
+                     "classify",
+                     RnnMode::kLstm,
+                     1,
+                     true,
+                     {}},
+        SequenceCase{"features_rnn_attention",
+                     false,
+                     "rnn",
+                     "attention",
+                     "classify",
+                     RnnMode::kRnnTanh,
+                     1,
+                     false,
+                     {4}},
+        SequenceCase{
+            "forecast_gru_last", false, "rnn", "last", "regress", RnnMode::kGru, 1, false, {8}},
+        SequenceCase{
+            "mlp_features", false, "mlp", "last", "classify", RnnMode::kGru, 1, false, {16}}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 // ---- ONNX Runtime runs what recur exports ---------------------------------------------------
 
 TEST(OnnxRuntime, RunsRecurExportsWithRecurOutputs) {
@@ -314,6 +440,18 @@ TEST(OnnxRuntime, RunsRecurExportsWithRecurOutputs) {
   onnx::write_backend_test(
       dir + "/lm.onnx", {{"tokens", onnx::Value::ints({3, 2}, {1, 2, 3, 4, 5, 6})}}, dir + "/lm");
   cases.push_back(dir + "/lm");
+  for (const auto& [name, pooling] :
+       {std::pair<std::string, std::string>{"cls_max", "max"}, {"cls_attention", "attention"}}) {
+    SequenceCheckpoint ck = make_sequence_checkpoint(
+        {"", true, "rnn", pooling, "classify", RnnMode::kLstm, 2, true, {6}});
+    save_sequence_checkpoint(dir + "/" + name + ".safetensors", ck);
+    onnx::export_onnx(dir + "/" + name + ".safetensors", dir + "/" + name + ".onnx");
+    onnx::write_backend_test(dir + "/" + name + ".onnx",
+                             {{"tokens", onnx::Value::ints({3, 2}, {2, 3, 4, 0, 5, 0})},
+                              {"lengths", onnx::Value::ints({2}, {3, 1})}},
+                             dir + "/" + name);
+    cases.push_back(dir + "/" + name);
+  }
 
   std::string cmd = "node " + check + " --rtol 0 --atol 1e-5";
   for (const auto& c : cases) cmd += " " + c;
@@ -325,7 +463,7 @@ TEST(OnnxRuntime, RunsRecurExportsWithRecurOutputs) {
   while (fgets(buf, sizeof buf, pipe)) out += buf;
   const int status = pclose(pipe);
   EXPECT_EQ(status, 0) << out;
-  EXPECT_NE(out.find("4 passed, 0 failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("6 passed, 0 failed"), std::string::npos) << out;
 }
 
 // ---- malformed input ---------------------------------------------------------------------------
@@ -465,10 +603,10 @@ TEST(Export, RefusesWhatOnnxCannotExpress) {
   EXPECT_FALSE(fs::exists(dir + "/p.onnx"));
   SafeTensors other;
   other.tensors["x"] = Tensor({1});
-  other.metadata["recur.kind"] = "sequence_classifier";
-  save_safetensors(dir + "/cls.safetensors", other);
-  EXPECT_TRUE(ThrowsError([&] { onnx::export_onnx(dir + "/cls.safetensors", dir + "/c.onnx"); },
-                          {"'sequence_classifier'", "not supported yet"}));
+  other.metadata["recur.kind"] = "translator";
+  save_safetensors(dir + "/t.safetensors", other);
+  EXPECT_TRUE(ThrowsError([&] { onnx::export_onnx(dir + "/t.safetensors", dir + "/t.onnx"); },
+                          {"cannot export a 'translator' checkpoint"}));
 }
 
 }  // namespace
