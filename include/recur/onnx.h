@@ -90,6 +90,10 @@ struct RecurrentAttributes {
   int64_t input_forget = 0;
   int64_t layout = 0;
   int64_t linear_before_reset = 0;
+  // Not an ONNX attribute: run the plain spec path even where recur's own kernels apply
+  // (default activations, no clip / input_forget / peepholes, GRU with linear_before_reset,
+  // not reverse-only). The tests compare the two.
+  bool reference_path = false;
 };
 std::vector<Value> run_recurrent(const std::string& op_type, const RecurrentAttributes& attributes,
                                  const std::vector<const Value*>& inputs);

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "io/file.h"
+#include "onnx/gate_order.h"
 #include "onnx/proto.h"
 #include "recur/error.h"
 #include "recur/io.h"
@@ -17,13 +18,6 @@
 
 namespace recur::onnx {
 namespace {
-
-// ONNX gate block k takes PyTorch's block kFrom[k]: LSTM i,o,f,c ← i,f,g,o; GRU z,r,h ← r,z,n.
-std::vector<int64_t> gate_blocks(RnnMode mode) {
-  if (mode == RnnMode::kLstm) return {0, 3, 1, 2};
-  if (mode == RnnMode::kGru) return {1, 0, 2};
-  return {0};
-}
 
 class GraphBuilder {
  public:
@@ -93,12 +87,10 @@ class GraphBuilder {
 
 // A [G*H, K] PyTorch weight (or [G*H] bias) with its gate blocks in ONNX order, appended to out.
 void append_reordered(const Tensor& t, RnnMode mode, std::vector<float>* out) {
-  const auto blocks = gate_blocks(mode);
-  const int64_t rows = t.dim() == 2 ? t.size(0) : t.numel();
-  const int64_t cols = t.dim() == 2 ? t.size(1) : 1;
-  const int64_t block = rows / static_cast<int64_t>(blocks.size());
-  for (int64_t from : blocks)
-    out->insert(out->end(), t.data() + from * block * cols, t.data() + (from + 1) * block * cols);
+  const size_t at = out->size();
+  out->resize(at + t.numel());
+  reorder_gate_blocks(mode, /*to_onnx=*/true, t.data(), t.numel() / gate_count(mode),
+                      out->data() + at);
 }
 
 struct StackOutputs {

@@ -3,13 +3,17 @@
 // linear_before_reset, sequence_lens, initial states and peepholes. The ONNX gate orders (LSTM
 // i,o,f,c; GRU z,r,h) are used as they are here — this file is the one place that knows them.
 // Input projections of all steps are one GEMM per direction; the recurrence is one GEMM per step.
+#include "onnx/recurrent.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 
 #include "kernels/gemm.h"
+#include "onnx/gate_order.h"
 #include "onnx/proto.h"
 #include "recur/error.h"
+#include "recur/rnn.h"
 
 namespace recur::onnx {
 namespace {
@@ -146,6 +150,109 @@ void check_shape(const std::string& op, const char* what, const Value* v, const 
 
 }  // namespace
 
+bool kernels_apply(const std::string& op, const RecurrentAttributes& a, const Value* P,
+                   const std::vector<int64_t>& len, RnnMode* mode) {
+  if (a.reference_path || a.clip > 0.0f || a.input_forget != 0 || a.direction == "reverse")
+    return false;
+  if (P)
+    for (float p : P->f)
+      if (p != 0.0f) return false;
+  for (int64_t l : len)
+    if (l < 1) return false;
+  std::vector<std::string> acts;
+  for (const auto& name : a.activations) acts.push_back(lower(name));
+  const size_t per = op == "LSTM" ? 3 : op == "GRU" ? 2 : 1;
+  if (acts.size() == 2 * per)  // both directions must agree
+    for (size_t k = 0; k < per; ++k)
+      if (acts[k] != acts[per + k]) return false;
+  acts.resize(acts.empty() ? 0 : per);
+  if (op == "LSTM") {
+    *mode = RnnMode::kLstm;
+    return acts.empty() || acts == std::vector<std::string>{"sigmoid", "tanh", "tanh"};
+  }
+  if (op == "GRU") {
+    *mode = RnnMode::kGru;
+    return a.linear_before_reset != 0 &&
+           (acts.empty() || acts == std::vector<std::string>{"sigmoid", "tanh"});
+  }
+  *mode = !acts.empty() && acts[0] == "relu" ? RnnMode::kRnnRelu : RnnMode::kRnnTanh;
+  return acts.empty() || acts[0] == "tanh" || acts[0] == "relu";
+}
+
+namespace {
+
+// The operator through recur::Rnn: weights re-ordered into PyTorch's gate order, states and
+// outputs moved between ONNX's direction axis and recur's [.., D*H] layout.
+std::vector<Value> run_with_kernels(RnnMode mode, const RecurrentAttributes& a, const Value& X,
+                                    const Value& W, const Value& R, const Value* Bv,
+                                    const std::vector<int64_t>& len, const Value* h0,
+                                    const Value* c0, int64_t T, int64_t Bn, int64_t I, int64_t D,
+                                    int64_t H) {
+  const bool bf = a.layout == 1, lstm = mode == RnnMode::kLstm;
+  const int64_t G = gate_count(mode);
+  RnnOptions o;
+  o.mode = mode;
+  o.input_size = I;
+  o.hidden_size = H;
+  o.bidirectional = D == 2;
+  o.batch_first = bf;
+  Rnn rnn(o, 0);
+  for (int64_t d = 0; d < D; ++d) {
+    const std::string sfx = d == 1 ? "_l0_reverse" : "_l0";
+    reorder_gate_blocks(mode, false, &W.f[d * G * H * I], H * I,
+                        rnn.parameter("weight_ih" + sfx).data());
+    reorder_gate_blocks(mode, false, &R.f[d * G * H * H], H * H,
+                        rnn.parameter("weight_hh" + sfx).data());
+    float* b_ih = rnn.parameter("bias_ih" + sfx).data();
+    float* b_hh = rnn.parameter("bias_hh" + sfx).data();
+    if (Bv) {
+      reorder_gate_blocks(mode, false, &Bv->f[d * 2 * G * H], H, b_ih);
+      reorder_gate_blocks(mode, false, &Bv->f[d * 2 * G * H + G * H], H, b_hh);
+    } else {
+      std::fill_n(b_ih, G * H, 0.0f);
+      std::fill_n(b_hh, G * H, 0.0f);
+    }
+  }
+  // States: ONNX [D, B, H] (layout 0) or [B, D, H] (layout 1); recur [D, B, H].
+  auto to_dbh = [&](const Value* v) {
+    if (!v) return Tensor();
+    Tensor t({D, Bn, H});
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < Bn; ++b)
+        std::copy_n(&v->f[bf ? (b * D + d) * H : (d * Bn + b) * H], H, &t[(d * Bn + b) * H]);
+    return t;
+  };
+  auto from_dbh = [&](const Tensor& t) {
+    std::vector<float> out(D * Bn * H);
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < Bn; ++b)
+        std::copy_n(t.data() + (d * Bn + b) * H, H, &out[bf ? (b * D + d) * H : (d * Bn + b) * H]);
+    return Value::floats(bf ? Shape{Bn, D, H} : Shape{D, Bn, H}, std::move(out));
+  };
+  RnnArgs args;
+  if (std::any_of(len.begin(), len.end(), [T](int64_t l) { return l != T; })) args.lengths = len;
+  args.h0 = to_dbh(h0);
+  args.c0 = lstm ? to_dbh(c0) : Tensor();
+  const RnnOutput out = rnn.forward(Tensor(X.shape, X.f), args);
+  std::vector<Value> result;
+  if (bf) {  // recur's [B, T, D*H] is ONNX's [B, T, D, H]
+    result.push_back(Value::floats({Bn, T, D, H}, out.output.to_vector()));
+  } else {  // [T, B, D*H] → [T, D, B, H]
+    std::vector<float> y(T * D * Bn * H);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < Bn; ++b)
+        for (int64_t d = 0; d < D; ++d)
+          std::copy_n(out.output.data() + (t * Bn + b) * D * H + d * H, H,
+                      &y[((t * D + d) * Bn + b) * H]);
+    result.push_back(Value::floats({T, D, Bn, H}, std::move(y)));
+  }
+  result.push_back(from_dbh(out.h_n));
+  if (lstm) result.push_back(from_dbh(out.c_n));
+  return result;
+}
+
+}  // namespace
+
 std::vector<Value> run_recurrent(const std::string& op, const RecurrentAttributes& a,
                                  const std::vector<const Value*>& inputs) {
   RECUR_CHECK(op == "LSTM" || op == "GRU" || op == "RNN",
@@ -204,7 +311,10 @@ std::vector<Value> run_recurrent(const std::string& op, const RecurrentAttribute
                                                   "] = " + std::to_string(len[b]) +
                                                   " is outside 0.." + std::to_string(T));
     }
-  const auto acts = make_activations(op, a, lstm ? 3 : gru ? 2 : 1, D);
+  const auto acts = make_activations(op, a, lstm ? 3 : gru ? 2 : 1, D);  // validates them
+  RnnMode mode;
+  if (kernels_apply(op, a, P, len, &mode))
+    return run_with_kernels(mode, a, *X, *W, *R, Bv, len, h0, c0, T, Bn, I, D, H);
   const float clip = a.clip;
   auto clipped = [clip](float x) { return clip > 0.0f ? std::min(std::max(x, -clip), clip) : x; };
 

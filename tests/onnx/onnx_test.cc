@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/throws_error.h"
+#include "onnx/recurrent.h"
 #include "recur/recur.h"
 
 namespace recur {
@@ -227,6 +228,81 @@ TEST(RunRecurrent, BidirectionalLstmWithLengthsMatchesRecur) {
   EXPECT_LT(worst, 1e-5f);
   EXPECT_LT(max_diff(want.h_n, got[1]), 1e-5f);
   EXPECT_LT(max_diff(want.c_n, got[2]), 1e-5f);
+}
+
+// recur's kernels (the fast path) against the plain spec path, on what the fast path takes:
+// every op, both layouts, bidirectional, lengths, initial states, with and without B.
+TEST(RunRecurrent, KernelPathMatchesSpecPath) {
+  Rng rng(31);
+  int taken = 0;
+  for (const char* op : {"LSTM", "GRU", "RNN"})
+    for (int64_t layout : {0, 1})
+      for (const char* direction : {"forward", "bidirectional"})
+        for (bool extras : {false, true}) {
+          const bool lstm = std::string(op) == "LSTM";
+          const int64_t G = lstm ? 4 : std::string(op) == "GRU" ? 3 : 1;
+          const int64_t T = 5, B = 3, I = 4, H = 3, D = std::string(direction) == "forward" ? 1 : 2;
+          auto rnd = [&](Shape s) { return onnx::Value::from_tensor(random_tensor(s, rng)); };
+          const onnx::Value x = rnd(layout ? Shape{B, T, I} : Shape{T, B, I});
+          const onnx::Value w = rnd({D, G * H, I}), r = rnd({D, G * H, H}), b = rnd({D, 2 * G * H});
+          const onnx::Value lens = onnx::Value::ints({B}, {5, 2, 4}, 6);
+          const Shape state = layout ? Shape{B, D, H} : Shape{D, B, H};
+          const onnx::Value h0 = rnd(state), c0 = rnd(state);
+          onnx::RecurrentAttributes a;
+          a.direction = direction;
+          a.layout = layout;
+          a.linear_before_reset = 1;
+          if (std::string(op) == "RNN" && extras) a.activations = {"Relu"};
+          std::vector<const onnx::Value*> in = {&x,
+                                                &w,
+                                                &r,
+                                                extras ? &b : nullptr,
+                                                extras ? &lens : nullptr,
+                                                extras ? &h0 : nullptr,
+                                                extras && lstm ? &c0 : nullptr};
+          RnnMode mode;
+          std::vector<int64_t> len =
+              extras ? std::vector<int64_t>{5, 2, 4} : std::vector<int64_t>{5, 5, 5};
+          ASSERT_TRUE(onnx::kernels_apply(op, a, nullptr, len, &mode)) << op;
+          ++taken;
+          const auto fast = onnx::run_recurrent(op, a, in);
+          a.reference_path = true;
+          const auto plain = onnx::run_recurrent(op, a, in);
+          ASSERT_EQ(fast.size(), plain.size());
+          for (size_t k = 0; k < fast.size(); ++k) {
+            ASSERT_EQ(fast[k].shape, plain[k].shape) << op << " output " << k;
+            for (int64_t e = 0; e < fast[k].numel(); ++e)
+              ASSERT_NEAR(fast[k].f[e], plain[k].f[e], 2e-6f)
+                  << op << " layout " << layout << " " << direction << " extras " << extras
+                  << " output " << k << " element " << e;
+          }
+        }
+  EXPECT_EQ(taken, 24);
+}
+
+TEST(RunRecurrent, SpecOnlyFeaturesStayOnTheSpecPath) {
+  RnnMode mode;
+  onnx::RecurrentAttributes a;
+  const std::vector<int64_t> len = {3};
+  EXPECT_TRUE(onnx::kernels_apply("LSTM", a, nullptr, len, &mode));
+  a.clip = 1.0f;
+  EXPECT_FALSE(onnx::kernels_apply("LSTM", a, nullptr, len, &mode));
+  a = {};
+  a.input_forget = 1;
+  EXPECT_FALSE(onnx::kernels_apply("LSTM", a, nullptr, len, &mode));
+  a = {};
+  a.direction = "reverse";
+  EXPECT_FALSE(onnx::kernels_apply("LSTM", a, nullptr, len, &mode));
+  a = {};
+  const onnx::Value p = onnx::Value::floats({1, 3}, {0.0f, 0.5f, 0.0f});
+  EXPECT_FALSE(onnx::kernels_apply("LSTM", a, &p, len, &mode));
+  EXPECT_FALSE(onnx::kernels_apply("GRU", a, nullptr, len, &mode));  // linear_before_reset = 0
+  a.activations = {"HardSigmoid", "Tanh", "Tanh"};
+  EXPECT_FALSE(onnx::kernels_apply("LSTM", a, nullptr, len, &mode));
+  a.activations = {"Relu", "Tanh"};  // bidirectional RNN with different activations
+  a.direction = "bidirectional";
+  EXPECT_FALSE(onnx::kernels_apply("RNN", a, nullptr, len, &mode));
+  EXPECT_FALSE(onnx::kernels_apply("RNN", {}, nullptr, {0}, &mode));  // a zero length
 }
 
 // ---- a language model ------------------------------------------------------------------------
