@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/svg_plot.h"
+#include "io/file.h"
 #include "recur/error.h"
 
 namespace recur::cli {
@@ -106,25 +107,6 @@ void check_output_path(const std::string& output) {
               "-o " + output + ": directory '" + parent.string() + "' does not exist");
 }
 
-void write_file(const std::string& output, const std::string& text) {
-  const std::string partial = output + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    RECUR_CHECK(out.is_open(), "cannot write '" + partial + "': " + std::strerror(errno));
-    out << text;
-    out.close();
-    if (!out) {
-      std::remove(partial.c_str());
-      throw Error("cannot write '" + partial + "': " + std::strerror(errno));
-    }
-  }
-  if (std::rename(partial.c_str(), output.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(partial.c_str());
-    throw Error("cannot write '" + output + "': " + reason);
-  }
-}
-
 void run_plot(const PlotArgs& a) {
   check_output_path(a.output);
   PlotSpec spec;
@@ -159,7 +141,7 @@ void run_plot(const PlotArgs& a) {
   }
   for (const std::string& path : empty)
     std::cerr << "recur: warning: " << path << ": no finite train_loss or valid_loss values\n";
-  write_file(a.output, render_svg(spec));
+  io::write_text_file_atomically(a.output, render_svg(spec));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cli/cli_test.h"
+#include "common/max_error.h"
 #include "recur/io.h"
 #include "recur/rnn.h"
 
@@ -29,15 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double max_error(const Tensor& got, const Tensor& want) {
-  EXPECT_EQ(shape_string(got.shape()), shape_string(want.shape()));
-  if (got.shape() != want.shape()) return INFINITY;
-  double worst = 0;
-  for (int64_t i = 0; i < got.numel(); ++i)
-    worst = std::max(worst,
-                     std::abs(double(got[i]) - want[i]) / std::max(1.0, std::abs(double(want[i]))));
-  return worst;
-}
+using recur::testing::max_error;
 
 bool is_parameter(const std::string& name) {
   return name.rfind("weight_", 0) == 0 || name.rfind("bias_", 0) == 0;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/max_error.h"
 #include "recur/io.h"
 #include "recur/rnn.h"
 
@@ -26,15 +27,7 @@ std::vector<std::string> fixture_files() {
   return files;
 }
 
-double max_error(const Tensor& got, const Tensor& want) {
-  EXPECT_EQ(shape_string(got.shape()), shape_string(want.shape()));
-  if (got.shape() != want.shape()) return INFINITY;
-  double worst = 0;
-  for (int64_t i = 0; i < got.numel(); ++i)
-    worst = std::max(worst,
-                     std::abs(double(got[i]) - want[i]) / std::max(1.0, std::abs(double(want[i]))));
-  return worst;
-}
+using recur::testing::max_error;
 
 class Fixture : public ::testing::TestWithParam<std::string> {};
 
