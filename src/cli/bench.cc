@@ -6,11 +6,14 @@
 
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli/bench_core.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "recur/error.h"
 
 namespace recur::cli {
 namespace {
@@ -24,16 +27,27 @@ struct BenchArgs {
 };
 
 void run_bench(const BenchArgs& a) {
+  bool inference = false, training = false;
+  std::stringstream modes(a.modes);
+  for (std::string mode; std::getline(modes, mode, ',');) {
+    RECUR_CHECK(mode == "inference" || mode == "training",
+                "--modes: '" + mode + "' is not inference or training");
+    inference |= mode == "inference";
+    training |= mode == "training";
+  }
+  const std::vector<BenchProblem> problems = parse_bench_problems(a.problems);
   set_threads(a.threads);
-  const bool inference = a.modes.find("inference") != std::string::npos;
-  const bool training = a.modes.find("training") != std::string::npos;
-  std::cout << fmt::format("{:<38} {:<9} {:>7} {:>10} {:>12} {:>9}\n", "problem", "mode", "threads",
-                           "median ms", "tokens/s", "GFLOP/s");
-  for (const BenchProblem& p : parse_bench_problems(a.problems)) {
+  std::cout << fmt::format("{:<38} {:<9} {:>7} {:>14} {:>12} {:>9}\n", "problem", "mode", "threads",
+                           "median", "tokens/s", "GFLOP/s");
+  for (const BenchProblem& p : problems) {
     RecurRunner runner(p);
     auto report = [&](const char* mode, const TimingStats& s, double flops) {
-      std::cout << fmt::format("{:<38} {:<9} {:>7} {:>10.3f} {:>12.0f} {:>9.1f}\n",
-                               bench_descriptor(p), mode, a.threads, s.median * 1e3,
+      // Streaming runs are T step() calls: the time shown is per call.
+      const std::string time =
+          p.stream ? fmt::format("{:.1f} us/step", s.median / static_cast<double>(p.T) * 1e6)
+                   : fmt::format("{:.3f} ms", s.median * 1e3);
+      std::cout << fmt::format("{:<38} {:<9} {:>7} {:>14} {:>12.0f} {:>9.1f}\n",
+                               bench_descriptor(p), mode, a.threads, time,
                                static_cast<double>(p.tokens()) / s.median, flops / s.median * 1e-9);
     };
     if (p.stream) {
