@@ -9,6 +9,7 @@
 // of the GEMM ceiling (or for streaming, of the memory-bandwidth bound) measured in the same
 // run, and recur's time over each peer's. Prints a markdown report; --json writes everything.
 // docs/BENCHMARKS.md explains the columns. Leaves out: bf16, projections, variable lengths.
+#include <malloc.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <unistd.h>
