@@ -69,11 +69,10 @@ BenchProblem parse_bench_problem(const std::string& text) {
   }
   const std::string where = "benchmark problem '" + text + "': ";
   const std::vector<std::string> tokens = split(text, '_');
-  std::size_t first_field = 0;
-  while (first_field < tokens.size() && field(tokens[first_field], 't') < 0) ++first_field;
-  RECUR_CHECK(first_field > 0 && first_field < tokens.size(), where + kGrammar);
-  std::string mode;
-  for (std::size_t i = 0; i < first_field; ++i) mode += (i ? "_" : "") + tokens[i];
+  // The mode is the first token, or the first two for rnn_tanh / rnn_relu.
+  const std::size_t first_field = tokens.size() > 1 && tokens[0] == "rnn" ? 2 : 1;
+  std::string mode = tokens[0];
+  if (first_field == 2) mode += "_" + tokens[1];
   BenchProblem p;
   RECUR_CHECK(mode == "rnn_tanh" || mode == "rnn_relu" || mode == "lstm" || mode == "gru",
               where + "unknown mode '" + mode + "'; " + kGrammar);
