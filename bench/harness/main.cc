@@ -76,6 +76,7 @@ struct PeerResult {
   TimingStats stats;
   int threads = 0;  // the setting that gave `stats` (PyTorch: its best one <= the row's)
   double error = 0;
+  std::string implementation;  // oneDNN: its kernel's name and the reorders of a step
 };
 
 struct Row {
@@ -406,6 +407,7 @@ json stats_json(const TimingStats& s) {
 
 json peer_json(const PeerResult& p) {
   json j = {{"status", p.status}, {"max_relative_error", p.error}};
+  if (!p.implementation.empty()) j["implementation"] = p.implementation;
   if (p.status == "ok") {
     j["timing"] = stats_json(p.stats);
     j["threads"] = p.threads;
@@ -469,7 +471,7 @@ int run(const Options& o, const std::string& command) {
       omp_set_num_threads(t);
       double shape = 0, bound = 0, bandwidth = 0;
       if (p.stream) {
-        bandwidth = read_bandwidth(cli::bench_weight_bytes(p), 2, std::max(5, o.repeats));
+        bandwidth = read_bandwidth(cli::bench_weight_bytes(p), 5, std::max(51, o.repeats));
         bound = static_cast<double>(cli::bench_weight_bytes(p)) / bandwidth;
       } else {
         shape = gemm_gflops(p.T * p.B, gate_count(p.mode) * p.H, p.I, true, 1,
@@ -495,6 +497,7 @@ int run(const Options& o, const std::string& command) {
             run_mode(recur, mode);
             const std::string why = validate_onednn(recur, *onednn, mode, &row.onednn.error);
             row.onednn.status = why.empty() ? "ok" : "mismatch: " + why;
+            row.onednn.implementation = onednn->implementation();
           } catch (const std::exception& e) {
             row.onednn.status = std::string("error: ") + e.what();
           }

@@ -443,7 +443,16 @@ std::map<std::string, Tensor> OnednnRnn::weight_grads() const {
 }
 
 std::string OnednnRnn::implementation() const {
-  return impl_->layers.front().fwd_pd.impl_info_str();
+  std::size_t before = 0, after = 0;
+  for (const Layer& layer : impl_->layers) {
+    before += layer.before.size();
+    after += layer.after.size();
+  }
+  std::string text = impl_->layers.front().fwd_pd.impl_info_str();
+  if (impl_->run == OnednnRun::kTraining)
+    text += ", per step " + std::to_string(before) + " weight reorders in, " +
+            std::to_string(after) + " gradient reorders out";
+  return text;
 }
 
 }  // namespace recur::bench
