@@ -1,7 +1,8 @@
 // recur's own timings of the recurrent layers on the problems of the performance issue,
 // named by compact descriptors (lstm_t64_b32_i512_h512_l1_d1). Inference and a training
 // step (forward + backward with weight gradients); reports tokens/s and GFLOP/s.
-// Leaves out: the peers (PyTorch, oneDNN) and the side-by-side ratios — bench/peers, later.
+// Leaves out: the peers (PyTorch, oneDNN) and the side-by-side ratios — recur_bench
+// (bench/harness) does those.
 #include <benchmark/benchmark.h>
 
 #include <string>

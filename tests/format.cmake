@@ -1,6 +1,7 @@
 # Fails when any C++ file of the project is not clang-formatted (.clang-format at the root).
 file(GLOB_RECURSE files ${SOURCE_DIR}/src/*.cc ${SOURCE_DIR}/src/*.h ${SOURCE_DIR}/include/*.h
-     ${SOURCE_DIR}/tests/*.cc ${SOURCE_DIR}/examples/*.cc ${SOURCE_DIR}/bench/*.cc)
+     ${SOURCE_DIR}/tests/*.cc ${SOURCE_DIR}/examples/*.cc ${SOURCE_DIR}/bench/*.cc
+     ${SOURCE_DIR}/bench/*.h)
 find_program(CLANG_FORMAT NAMES clang-format clang-format-14 REQUIRED)
 set(bad "")
 foreach(f ${files})

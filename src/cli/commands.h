@@ -30,4 +30,7 @@ struct Exit {
 // `recur plot`: train/valid loss curves from JSONL training logs as an SVG.
 void add_plot_command(CLI::App& app);
 
+// `recur bench`: recur's own timings of benchmark problems (peers: bench/harness).
+void add_bench_command(CLI::App& app);
+
 }  // namespace recur::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   recur::cli::add_sequence_commands(app);
   recur::cli::add_plot_command(app);
   recur::cli::add_onnx_commands(app);
+  recur::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
