@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels/gemm.h"
+#include "kernels/packed_gemm.h"
 #include "recur/error.h"
 #include "rnn/cell.h"
 
@@ -59,6 +60,41 @@ int64_t layer_input_size(const RnnOptions& o, int64_t layer) {
 }
 
 namespace {
+
+// The recurrent product of every step, C[M, N] (+)= A[M, K] · op(W), with W fixed for the
+// whole call: packed once for float (kernels::PackedWeights), plain gemm() for the double
+// reference engine.
+template <typename S>
+class StepProduct {
+ public:
+  StepProduct(const S* w, int64_t N, int64_t K, bool trans_w, bool accumulating)
+      : w_(w), N_(N), K_(K), trans_w_(trans_w) {
+    (void)accumulating;
+  }
+  void operator()(int64_t M, const S* A, S* C, bool accumulate) const {
+    gemm<S>(false, trans_w_, M, N_, K_, S(1), A, K_, w_, trans_w_ ? K_ : N_,
+            accumulate ? S(1) : S(0), C, N_);
+  }
+
+ private:
+  const S* w_;
+  int64_t N_, K_;
+  bool trans_w_;
+};
+
+template <>
+class StepProduct<float> {
+ public:
+  StepProduct(const float* w, int64_t N, int64_t K, bool trans_w, bool accumulating) {
+    packed_.pack(w, N, K, trans_w, accumulating);
+  }
+  void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
+    packed_.multiply(M, A, C, accumulate);
+  }
+
+ private:
+  kernels::PackedWeights packed_;
+};
 
 struct Dims {
   RnnMode mode;
@@ -159,6 +195,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   }
   S* gx = sized(sc.gx, B * GH);
   S* gh = sized(sc.gh, B * GH);
+  const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false);
   S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
 
   for (int64_t s = 0; s < T; ++s) {
@@ -174,7 +211,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
       const int64_t t = b.time_of(s, j, reverse);
       std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
     }
-    gemm<S>(false, true, rows, GH, Ho, S(1), h_prev, Ho, w.w_hh, Ho, S(0), gh, GH);
+    recurrent(rows, h_prev, gh, false);
 
     CellForward<S> cell;
     cell.rows = rows;
@@ -243,6 +280,7 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
       dc_n ? std::copy_n(dc_n + b.perm[j] * H, H, dc + j * H) : std::fill_n(dc + j * H, H, S(0));
   }
 
+  const StepProduct<S> recurrent(w.w_hh, Ho, GH, /*trans_w=*/false, /*accumulating=*/gru);
   for (int64_t s = T - 1; s >= 0; --s) {
     const int64_t rows = b.active[s];
     if (rows == 0) continue;
@@ -276,7 +314,7 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
       std::copy_n(cell.dgx + j * GH, GH, dgx_all + (t * B + b.perm[j]) * GH);
     }
     if (gru) std::copy_n(dh_direct, rows * H, dh);
-    gemm<S>(false, false, rows, Ho, GH, S(1), dgh, GH, w.w_hh, Ho, gru ? S(1) : S(0), dh, Ho);
+    recurrent(rows, dgh, dh, /*accumulate=*/gru);
   }
 
   for (int64_t j = 0; j < B; ++j) {
