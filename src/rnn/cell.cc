@@ -19,6 +19,92 @@ int64_t saved_gate_width(RnnMode mode, int64_t H) {
   }
 }
 
+namespace {
+
+// One row of each cell, with every buffer a __restrict parameter: the buffers never overlap,
+// and saying so lets GCC vectorise these loops (with plain pointers it gives up on the dozens
+// of run-time alias checks the LSTM would need). kSave: write the activations for backward.
+template <typename S, bool kSave>
+void lstm_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
+                      const S* __restrict c_prev, S* __restrict c, S* __restrict h,
+                      S* __restrict saved) {
+  for (int64_t k = 0; k < H; ++k) {
+    S i = sigmoid(gx[k] + gh[k]);
+    S f = sigmoid(gx[H + k] + gh[H + k]);
+    S g = tanh_(gx[2 * H + k] + gh[2 * H + k]);
+    S o = sigmoid(gx[3 * H + k] + gh[3 * H + k]);
+    S cn = f * c_prev[k] + i * g;
+    c[k] = cn;
+    h[k] = o * tanh_(cn);
+    if constexpr (kSave) {
+      saved[k] = i;
+      saved[H + k] = f;
+      saved[2 * H + k] = g;
+      saved[3 * H + k] = o;
+    }
+  }
+}
+
+template <typename S, bool kSave>
+void gru_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
+                     const S* __restrict b_hn, const S* __restrict h_prev, S* __restrict h,
+                     S* __restrict saved) {
+  for (int64_t k = 0; k < H; ++k) {
+    S rg = sigmoid(gx[k] + gh[k]);
+    S z = sigmoid(gx[H + k] + gh[H + k]);
+    S hn = gh[2 * H + k] + (b_hn ? b_hn[k] : S(0));
+    S n = tanh_(gx[2 * H + k] + rg * hn);
+    h[k] = (S(1) - z) * n + z * h_prev[k];
+    if constexpr (kSave) {
+      saved[k] = rg;
+      saved[H + k] = z;
+      saved[2 * H + k] = n;
+      saved[3 * H + k] = hn;
+    }
+  }
+}
+
+template <typename S>
+void lstm_backward_row(int64_t H, const S* __restrict saved, const S* __restrict c_prev,
+                       const S* __restrict c, const S* __restrict dh, S* __restrict dc,
+                       S* __restrict dgx) {
+  for (int64_t k = 0; k < H; ++k) {
+    S i = saved[k], f = saved[H + k], g = saved[2 * H + k], o = saved[3 * H + k];
+    S tc = tanh_(c[k]);
+    S dcc = dc[k] + dh[k] * o * (S(1) - tc * tc);
+    S d_o = dh[k] * tc;
+    S di = dcc * g;
+    S dg = dcc * i;
+    S df = dcc * c_prev[k];
+    dc[k] = dcc * f;
+    dgx[k] = di * i * (S(1) - i);
+    dgx[H + k] = df * f * (S(1) - f);
+    dgx[2 * H + k] = dg * (S(1) - g * g);
+    dgx[3 * H + k] = d_o * o * (S(1) - o);
+  }
+}
+
+template <typename S>
+void gru_backward_row(int64_t H, const S* __restrict saved, const S* __restrict h_prev,
+                      const S* __restrict dh, S* __restrict dgx, S* __restrict dgh,
+                      S* __restrict dh_prev) {
+  for (int64_t k = 0; k < H; ++k) {
+    S rg = saved[k], z = saved[H + k], n = saved[2 * H + k], hn = saved[3 * H + k];
+    S dn = dh[k] * (S(1) - z) * (S(1) - n * n);
+    S dz = dh[k] * (h_prev[k] - n) * z * (S(1) - z);
+    S dr = dn * hn * rg * (S(1) - rg);
+    dgx[k] = dr;
+    dgx[H + k] = dz;
+    dgx[2 * H + k] = dn;
+    dgh[k] = dr;
+    dgh[H + k] = dz;
+    dgh[2 * H + k] = dn * rg;
+    dh_prev[k] = dh[k] * z;
+  }
+}
+
+}  // namespace
+
 template <typename S>
 void cell_forward(RnnMode mode, const CellForward<S>& a) {
   const int64_t H = a.H;
@@ -40,40 +126,17 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
         }
         break;
       case RnnMode::kLstm: {
-        const S* c_prev = a.c_prev + r * H;
-        S* c = a.c + r * H;
-        for (int64_t k = 0; k < H; ++k) {
-          S i = sigmoid(gx[k] + gh[k]);
-          S f = sigmoid(gx[H + k] + gh[H + k]);
-          S g = tanh_(gx[2 * H + k] + gh[2 * H + k]);
-          S o = sigmoid(gx[3 * H + k] + gh[3 * H + k]);
-          S cn = f * c_prev[k] + i * g;
-          c[k] = cn;
-          h[k] = o * tanh_(cn);
-          if (saved) {
-            saved[k] = i;
-            saved[H + k] = f;
-            saved[2 * H + k] = g;
-            saved[3 * H + k] = o;
-          }
-        }
+        if (saved)
+          lstm_forward_row<S, true>(H, gx, gh, a.c_prev + r * H, a.c + r * H, h, saved);
+        else
+          lstm_forward_row<S, false>(H, gx, gh, a.c_prev + r * H, a.c + r * H, h, nullptr);
         break;
       }
       case RnnMode::kGru: {
-        const S* h_prev = a.h_prev + r * H;
-        for (int64_t k = 0; k < H; ++k) {
-          S rg = sigmoid(gx[k] + gh[k]);
-          S z = sigmoid(gx[H + k] + gh[H + k]);
-          S hn = gh[2 * H + k] + (a.b_hn ? a.b_hn[k] : S(0));
-          S n = tanh_(gx[2 * H + k] + rg * hn);
-          h[k] = (S(1) - z) * n + z * h_prev[k];
-          if (saved) {
-            saved[k] = rg;
-            saved[H + k] = z;
-            saved[2 * H + k] = n;
-            saved[3 * H + k] = hn;
-          }
-        }
+        if (saved)
+          gru_forward_row<S, true>(H, gx, gh, a.b_hn, a.h_prev + r * H, h, saved);
+        else
+          gru_forward_row<S, false>(H, gx, gh, a.b_hn, a.h_prev + r * H, h, nullptr);
         break;
       }
     }
@@ -97,42 +160,12 @@ void cell_backward(RnnMode mode, const CellBackward<S>& a) {
         for (int64_t k = 0; k < H; ++k) dgx[k] = saved[k] > S(0) ? dh[k] : S(0);
         break;
       case RnnMode::kLstm: {
-        const S* c_prev = a.c_prev + r * H;
-        const S* c = a.c + r * H;
-        S* dc = a.dc + r * H;
-        for (int64_t k = 0; k < H; ++k) {
-          S i = saved[k], f = saved[H + k], g = saved[2 * H + k], o = saved[3 * H + k];
-          S tc = tanh_(c[k]);
-          S dcc = dc[k] + dh[k] * o * (S(1) - tc * tc);
-          S d_o = dh[k] * tc;
-          S di = dcc * g;
-          S dg = dcc * i;
-          S df = dcc * c_prev[k];
-          dc[k] = dcc * f;
-          dgx[k] = di * i * (S(1) - i);
-          dgx[H + k] = df * f * (S(1) - f);
-          dgx[2 * H + k] = dg * (S(1) - g * g);
-          dgx[3 * H + k] = d_o * o * (S(1) - o);
-        }
+        lstm_backward_row<S>(H, saved, a.c_prev + r * H, a.c + r * H, dh, a.dc + r * H, dgx);
         break;
       }
       case RnnMode::kGru: {
-        const S* h_prev = a.h_prev + r * H;
-        S* dgh = a.dgh + r * G * H;
-        S* dh_prev = a.dh_prev + r * H;
-        for (int64_t k = 0; k < H; ++k) {
-          S rg = saved[k], z = saved[H + k], n = saved[2 * H + k], hn = saved[3 * H + k];
-          S dn = dh[k] * (S(1) - z) * (S(1) - n * n);
-          S dz = dh[k] * (h_prev[k] - n) * z * (S(1) - z);
-          S dr = dn * hn * rg * (S(1) - rg);
-          dgx[k] = dr;
-          dgx[H + k] = dz;
-          dgx[2 * H + k] = dn;
-          dgh[k] = dr;
-          dgh[H + k] = dz;
-          dgh[2 * H + k] = dn * rg;
-          dh_prev[k] = dh[k] * z;
-        }
+        gru_backward_row<S>(H, saved, a.h_prev + r * H, dh, dgx, a.dgh + r * G * H,
+                            a.dh_prev + r * H);
         break;
       }
     }
