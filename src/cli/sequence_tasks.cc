@@ -474,7 +474,10 @@ void add_sequence_commands(CLI::App& app) {
   add_common(classify, &cl->common, true);
   classify->add_option("--embed", cl->common.config.embed, "text: embedding size")
       ->capture_default_str();
-  classify->add_option("--tokens", cl->tokens, "text: word or char tokens")->capture_default_str();
+  classify
+      ->add_option("--tokens", cl->tokens,
+                   "text: word, wordpunct (words and runs of punctuation) or char tokens")
+      ->capture_default_str();
   classify->add_option("--vocab-size", cl->vocab_size, "text: vocabulary cap")
       ->capture_default_str();
   classify->add_option("--min-count", cl->min_count, "text: drop rarer tokens")

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "recur/error.h"
+#include "recur/task_data.h"
 
 namespace recur {
 namespace {
@@ -186,6 +187,20 @@ TEST(SequenceModel, BatchesArePartitionsBucketedByLength) {
   SequenceData empty;
   empty.tokens = {{}};
   EXPECT_THROW(make_batch(empty, {0}), Error);
+}
+
+TEST(TaskData, TokenModesAndEncoding) {
+  using Strings = std::vector<std::string>;
+  EXPECT_EQ(tokenize("Win $5!", "word"), (Strings{"win", "5"}));
+  EXPECT_EQ(tokenize("Win $5!", "wordpunct"), (Strings{"win", "$", "5", "!"}));
+  EXPECT_EQ(tokenize("Wi", "char"), (Strings{"W", "i"}));
+  EXPECT_THROW(tokenize("x", "bpe"), Error);
+  const data::Vocab vocab = data::Vocab::from_tokens({tokenize("win $5 now!", "wordpunct")});
+  const SequenceData d = encode_texts({"Win $6 now!", "..."}, {1, 0}, vocab, "wordpunct", 3);
+  ASSERT_EQ(d.tokens.size(), 2u);
+  EXPECT_EQ(d.tokens[0], (std::vector<int64_t>{vocab.id("win"), vocab.id("$"), data::Vocab::kUnk}));
+  EXPECT_EQ(d.tokens[1], (std::vector<int64_t>{data::Vocab::kUnk}));  // "..." is unknown
+  EXPECT_EQ(d.labels, (std::vector<int64_t>{1, 0}));
 }
 
 TEST(SequenceModel, ConfigErrorsAndJsonRoundTrip) {
