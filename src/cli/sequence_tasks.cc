@@ -167,7 +167,7 @@ void add_common(CLI::App* cmd, CommonArgs* a, bool recurrent) {
     cmd->add_option("--hidden", a->config.hidden, "hidden size")->capture_default_str();
     cmd->add_option("--layers", a->config.layers, "recurrent layers")->capture_default_str();
     cmd->add_flag("--bidirectional", a->config.bidirectional, "both directions, concatenated");
-    cmd->add_option("--pooling", a->config.pooling, "last, mean, max or attention")
+    cmd->add_option("--pooling", a->config.pooling, "last, mean, max, mean+max or attention")
         ->capture_default_str();
   }
   cmd->add_option("--head", a->head, "hidden sizes of the MLP head, e.g. 256,128");
@@ -473,6 +473,10 @@ void add_sequence_commands(CLI::App& app) {
       ->required();
   add_common(classify, &cl->common, true);
   classify->add_option("--embed", cl->common.config.embed, "text: embedding size")
+      ->capture_default_str();
+  classify
+      ->add_option("--embed-dropout", cl->common.config.embed_dropout,
+                   "text: dropout on the token embeddings")
       ->capture_default_str();
   classify
       ->add_option("--tokens", cl->tokens,

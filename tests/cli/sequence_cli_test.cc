@@ -89,6 +89,8 @@ TEST_F(SequenceCli, BadInputGivesClearMessages) {
   expect_error("train classify --data topics.tsv --out m.safetensors --pooling median",
                "--pooling median");
   expect_error("train classify --data topics.tsv --out m.safetensors --head 12,x", "--head");
+  expect_error("train classify --data topics.tsv --out m.safetensors --embed-dropout 1.5",
+               "--embed-dropout");
   expect_error("train classify --data topics.tsv --out m.safetensors --tokens bpe", "--tokens bpe");
   expect_error("train mlp --data topics.tsv --out m.safetensors", "fashion-mnist");
   expect_error("predict --model missing.safetensors --text hi", "missing.safetensors");
