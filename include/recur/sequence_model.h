@@ -138,5 +138,8 @@ Tensor predict_all(SequenceModel& model, const SequenceData& data, int64_t batch
 std::vector<int64_t> argmax_rows(const Tensor& scores);
 // Softmax of each row.
 Tensor softmax_rows(const Tensor& logits);
+// An ensemble's class probabilities: the mean over models of softmax_rows(logits[k]), each
+// [N, C]. Errors: no logits, or shapes that differ (naming the model's position).
+Tensor mean_softmax(const std::vector<Tensor>& logits);
 
 }  // namespace recur

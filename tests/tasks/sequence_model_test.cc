@@ -1,6 +1,7 @@
 // SequenceModel: learns separable toy sets in every pooling mode (tokens and features), the MLP
 // baseline, forecasting a sine wave; padding cannot change a prediction; batching is a
-// partition and bucketed by length; configuration errors are clear.
+// partition and bucketed by length; mean+max pooling, embedding dropout, an ensemble's mean
+// probabilities, text token modes; configuration errors are clear.
 #include "recur/sequence_model.h"
 
 #include <gtest/gtest.h>
@@ -188,6 +189,21 @@ TEST(SequenceModel, BatchesArePartitionsBucketedByLength) {
   SequenceData empty;
   empty.tokens = {{}};
   EXPECT_THROW(make_batch(empty, {0}), Error);
+}
+
+TEST(SequenceModel, MeanSoftmaxAveragesTheModelsProbabilities) {
+  const Tensor a({2, 2}, {0.0f, 0.0f, std::log(3.0f), 0.0f});   // (.5, .5), (.75, .25)
+  const Tensor b({2, 2}, {std::log(3.0f), 0.0f, 0.0f, 30.0f});  // (.75, .25), (~0, ~1)
+  const Tensor m = mean_softmax({a, b});
+  ASSERT_EQ(m.shape(), (Shape{2, 2}));
+  EXPECT_NEAR(m[0], 0.625, 1e-6);
+  EXPECT_NEAR(m[1], 0.375, 1e-6);
+  EXPECT_NEAR(m[2], 0.375, 1e-6);
+  EXPECT_NEAR(m[3], 0.625, 1e-6);
+  const Tensor one = mean_softmax({a}), s = softmax_rows(a);
+  for (int64_t k = 0; k < 4; ++k) EXPECT_EQ(one[k], s[k]);
+  EXPECT_THROW(mean_softmax({}), Error);
+  EXPECT_THROW(mean_softmax({a, Tensor({3, 2})}), Error);
 }
 
 TEST(TaskData, TokenModesAndEncoding) {
