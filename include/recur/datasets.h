@@ -48,6 +48,12 @@ LabeledText load_labeled_tsv(const std::string& path);
 // {"don", "t", "panic", "café"}. Invalid UTF-8 is an Error with the byte offset.
 std::vector<std::string> word_tokens(std::string_view utf8_text);
 
+// word_tokens that keeps the punctuation too, like NLTK's wordpunct_tokenize: the same
+// lower-cased words, and each maximal run of other characters that are not whitespace or
+// controls (ASCII and Unicode spaces, U+0080..U+00A0) as one token. So "Win $1,000!!" gives
+// {"win", "$", "1", ",", "000", "!!"} and "<b>" gives {"<", "b", ">"}.
+std::vector<std::string> word_punct_tokens(std::string_view utf8_text);
+
 // Grey-scale images, row-major, one byte per pixel.
 struct ImageSet {
   int64_t count = 0, rows = 0, cols = 0;

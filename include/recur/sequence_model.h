@@ -3,7 +3,7 @@
 // recurrence adds), and forecasting (a window of a series in, the next values out).
 //   input (token embeddings or feature vectors per step)
 //   -> recurrent stack (any mode, layers, uni/bidirectional)
-//   -> pooling over the valid steps (last state, mean, max, attention)
+//   -> pooling over the valid steps (last state, mean, max, mean+max, attention)
 //   -> MLP head -> class logits (softmax cross-entropy) or values (MSE).
 // Batches are bucketed by length so short sequences do not pay for long ones.
 // Leaves out: data readers (datasets.h), metrics (metrics.h), the CLI.
@@ -35,7 +35,9 @@ struct SequenceModelConfig {
   int64_t layers = 1;
   bool bidirectional = false;
   float dropout = 0.0f;          // between recurrent layers and before each head layer
-  std::string pooling = "last";  // last, mean, max, attention
+  float embed_dropout = 0.0f;    // on the token embeddings (element-wise), like Keras' Dropout
+                                 // after an Embedding; token input only
+  std::string pooling = "last";  // last, mean, max, mean+max (both, concatenated), attention
   int64_t attention_size = 64;   // attention: size of the scoring layer
   std::vector<int64_t> head;     // hidden sizes of the MLP head (ReLU), may be empty
   int64_t outputs = 2;           // classes, or values to predict
@@ -136,5 +138,8 @@ Tensor predict_all(SequenceModel& model, const SequenceData& data, int64_t batch
 std::vector<int64_t> argmax_rows(const Tensor& scores);
 // Softmax of each row.
 Tensor softmax_rows(const Tensor& logits);
+// An ensemble's class probabilities: the mean over models of softmax_rows(logits[k]), each
+// [N, C]. Errors: no logits, or shapes that differ (naming the model's position).
+Tensor mean_softmax(const std::vector<Tensor>& logits);
 
 }  // namespace recur

@@ -19,7 +19,8 @@ namespace recur {
 
 // ---- text ----------------------------------------------------------------------------------
 
-// "word" (data::word_tokens) or "char" (one token per character).
+// "word" (data::word_tokens), "wordpunct" (data::word_punct_tokens: words and runs of
+// punctuation) or "char" (one token per character).
 std::vector<std::string> tokenize(const std::string& text, const std::string& mode);
 
 // Token ids of each text (unknown tokens -> <unk>), truncated to max_len (> 0) tokens; a text

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace recur::cli {
 
@@ -15,9 +16,13 @@ void add_lm_commands(CLI::App& app);
 // `recur train classify|mlp|forecast`, `recur predict` (needs add_lm_commands first, which
 // creates `train`).
 void add_sequence_commands(CLI::App& app);
-// `recur eval` of a classifier or forecaster checkpoint (lm.cc dispatches here by kind).
-void run_sequence_eval(const std::string& model, const std::string& data_dir,
-                       const std::string& plot, bool json_out);
+// `recur eval` of a classifier or forecaster checkpoint (lm.cc dispatches here by kind) on
+// `split` (train, valid or test; forecasters: test). Several classifiers (an ensemble) are
+// evaluated on the mean of their class probabilities.
+void run_sequence_eval(const std::vector<std::string>& models, const std::string& data_dir,
+                       const std::string& split, const std::string& plot, bool json_out);
+// "a,b,c" -> {"a", "b", "c"}; an empty entry is an Error.
+std::vector<std::string> split_model_list(const std::string& models);
 
 // `recur onnx-test DIR...` and `recur export --onnx`.
 void add_onnx_commands(CLI::App& app);

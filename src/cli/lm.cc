@@ -191,9 +191,17 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   set_threads(a.threads);
-  const std::string kind = checkpoint_kind(a.model);
+  const std::vector<std::string> models = split_model_list(a.model);
+  if (models.size() > 1) {  // an ensemble of classifiers (run_sequence_eval checks the kinds)
+    for (const std::string& m : models)
+      RECUR_CHECK(checkpoint_kind(m) != "language_model",
+                  m + " is a language model; an ensemble (--model a,b,...) is for classifiers");
+    run_sequence_eval(models, a.corpus.data_dir, a.split, a.plot, a.json_out);
+    return;
+  }
+  const std::string kind = checkpoint_kind(models[0]);
   if (kind != "language_model" && !kind.empty()) {
-    run_sequence_eval(a.model, a.corpus.data_dir, a.plot, a.json_out);
+    run_sequence_eval(models, a.corpus.data_dir, a.split, a.plot, a.json_out);
     return;
   }
   const LoadedLm lm = load_language_model(a.model);
@@ -341,7 +349,10 @@ void add_lm_commands(CLI::App& app) {
       "eval",
       "held-out metrics: bits per character (language models), accuracy, F1 and the "
       "confusion matrix (classifiers), MAE against seasonal naive (forecasts)");
-  ev->add_option("--model", e->model, "checkpoint")->required();
+  ev->add_option("--model", e->model,
+                 "checkpoint; classifiers: several separated by commas are evaluated together "
+                 "(mean of their class probabilities)")
+      ->required();
   add_corpus_options(ev, &e->corpus, false);
   ev->add_option("--split", e->split, "train, valid or test")->capture_default_str();
   ev->add_option("--batch", e->batch, "parallel streams")->capture_default_str();

@@ -167,7 +167,7 @@ void add_common(CLI::App* cmd, CommonArgs* a, bool recurrent) {
     cmd->add_option("--hidden", a->config.hidden, "hidden size")->capture_default_str();
     cmd->add_option("--layers", a->config.layers, "recurrent layers")->capture_default_str();
     cmd->add_flag("--bidirectional", a->config.bidirectional, "both directions, concatenated");
-    cmd->add_option("--pooling", a->config.pooling, "last, mean, max or attention")
+    cmd->add_option("--pooling", a->config.pooling, "last, mean, max, mean+max or attention")
         ->capture_default_str();
   }
   cmd->add_option("--head", a->head, "hidden sizes of the MLP head, e.g. 256,128");
@@ -341,11 +341,62 @@ void run_train_forecast(ForecastArgs a) {
 
 // ---- eval / predict ------------------------------------------------------------------------
 
-void run_sequence_eval(const std::string& model_path, const std::string& data_dir_in,
-                       const std::string& plot, bool json_out) {
-  const SequenceCheckpoint c = load_sequence_checkpoint(model_path);
+std::vector<std::string> split_model_list(const std::string& models) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = models.find(',', start);
+    out.push_back(models.substr(start, comma == std::string::npos ? comma : comma - start));
+    RECUR_CHECK(!out.back().empty(), "--model " + models +
+                                         ": expected one checkpoint or several separated by "
+                                         "commas, found an empty name");
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+namespace {
+
+bool is_classifier(const SequenceCheckpoint& c) {
+  return c.kind == "sequence_classifier" || c.kind == "mlp_classifier";
+}
+
+// The checkpoints of `paths`. Several make an ensemble, which must be classifiers with the same
+// classes, trained on the same data and split (so that they see the same held-out examples).
+std::vector<SequenceCheckpoint> load_members(const std::vector<std::string>& paths) {
+  std::vector<SequenceCheckpoint> cs;
+  for (const std::string& path : paths) cs.push_back(load_sequence_checkpoint(path));
+  if (cs.size() == 1) return cs;
+  for (size_t k = 0; k < cs.size(); ++k) {
+    RECUR_CHECK(is_classifier(cs[k]), paths[k] + " is a " + cs[k].kind +
+                                          "; an ensemble (--model a,b,...) averages the class "
+                                          "probabilities of classifiers");
+    RECUR_CHECK(cs[k].class_names == cs[0].class_names,
+                paths[k] + " has other classes than " + paths[0] + "; an ensemble needs the same");
+    for (const char* key : {"data", "test_fraction", "split_seed"}) {
+      auto get = [&](const SequenceCheckpoint& c) {
+        auto it = c.info.find(key);
+        return it == c.info.end() ? std::string() : it->second;
+      };
+      RECUR_CHECK(get(cs[k]) == get(cs[0]),
+                  paths[k] + " was trained with " + key + " " + get(cs[k]) + ", " + paths[0] +
+                      " with " + get(cs[0]) + "; an ensemble needs the same data and split");
+    }
+  }
+  return cs;
+}
+
+}  // namespace
+
+void run_sequence_eval(const std::vector<std::string>& model_paths, const std::string& data_dir_in,
+                       const std::string& split, const std::string& plot, bool json_out) {
+  const std::vector<SequenceCheckpoint> members = load_members(model_paths);
+  const SequenceCheckpoint& c = members[0];
   const std::string dir = data_dir_or_default(data_dir_in);
   if (c.kind == "forecaster") {
+    RECUR_CHECK(split == "test", "--split " + split +
+                                     ": a forecaster is evaluated on the held-out end of the "
+                                     "series (--split test)");
     const SeriesData s = series_data(c.info, dir);
     const Tensor out = predict_all(*c.model, s.windows.test);
     const int64_t H = out.size(1);
@@ -381,16 +432,40 @@ void run_sequence_eval(const std::string& model_path, const std::string& data_di
     }
     return;
   }
-  const ClassData d = class_data(c.info, dir, &c.vocab);
-  const std::vector<int64_t> pred = argmax_rows(predict_all(*c.model, d.test));
-  const ClassificationReport r = classification_report(d.test.labels, pred, d.class_names);
+  RECUR_CHECK(split == "test" || split == "valid" || split == "train",
+              "--split " + split + ": expected train, valid or test");
+  std::vector<Tensor> logits;
+  std::vector<int64_t> truth;
+  std::vector<std::string> class_names;
+  for (size_t k = 0; k < members.size(); ++k) {
+    const SequenceCheckpoint& m = members[k];
+    ClassData d = class_data(m.info, dir, &m.vocab);
+    const SequenceData& part = split == "test" ? d.test : split == "valid" ? d.valid : d.train;
+    if (k == 0) {
+      truth = part.labels;
+      class_names = d.class_names;
+    }
+    RECUR_CHECK(part.labels == truth, model_paths[k] + " sees other " + split + " examples than " +
+                                          model_paths[0] + "; an ensemble needs the same");
+    logits.push_back(predict_all(*m.model, part));
+  }
+  const std::vector<int64_t> pred = argmax_rows(mean_softmax(logits));
+  const ClassificationReport r = classification_report(truth, pred, class_names);
+  const int64_t n_models = static_cast<int64_t>(members.size());
   if (json_out) {
-    json j = {{"accuracy", r.accuracy}, {"macro_f1", r.macro_f1}, {"total", r.total}};
+    json j = {{"accuracy", r.accuracy},
+              {"macro_f1", r.macro_f1},
+              {"total", r.total},
+              {"split", split},
+              {"models", n_models}};
     for (size_t k = 0; k < r.class_names.size(); ++k) j["f1"][r.class_names[k]] = r.f1[k];
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("%s test split (%lld examples)\n%s", c.info.at("data").c_str(),
-                static_cast<long long>(r.total), format_report(r).c_str());
+    std::string what =
+        c.info.at("data") + " " + split + " split (" + std::to_string(r.total) + " examples)";
+    if (n_models > 1)
+      what += ", ensemble of " + std::to_string(n_models) + " models (mean probabilities)";
+    std::printf("%s\n%s", what.c_str(), format_report(r).c_str());
   }
   if (!plot.empty())
     io::write_text_file_atomically(plot, render_confusion_svg(r, c.info.at("data")));
@@ -404,7 +479,9 @@ struct PredictArgs {
 };
 
 void run_predict(const PredictArgs& a) {
-  const SequenceCheckpoint c = load_sequence_checkpoint(a.model);
+  const std::vector<std::string> paths = split_model_list(a.model);
+  const std::vector<SequenceCheckpoint> members = load_members(paths);
+  const SequenceCheckpoint& c = members[0];
   const std::string dir = data_dir_or_default(a.data_dir);
   if (c.kind == "forecaster") {
     const SeriesData s = series_data(c.info, dir);
@@ -425,15 +502,12 @@ void run_predict(const PredictArgs& a) {
       std::printf("+%lld\t%.3f\n", static_cast<long long>(h + 1), out[h] * s.windows.std + level);
     return;
   }
-  SequenceData in;
   std::vector<int64_t> truth;
-  if (is_images(c.info.at("data"))) {
+  std::vector<std::string> lines;
+  const bool images = is_images(c.info.at("data"));
+  if (images) {
     RECUR_CHECK(a.index >= 0, "--index N is needed: which Fashion-MNIST test image to classify");
-    const data::ImageSet test = data::load_fashion_mnist(dir, "test");
-    in = image_rows(test, {a.index});
-    truth.push_back(test.labels[a.index]);
   } else {
-    std::vector<std::string> lines;
     if (!a.text.empty()) {
       lines.push_back(a.text);
     } else {
@@ -441,9 +515,20 @@ void run_predict(const PredictArgs& a) {
       while (std::getline(std::cin, line)) lines.push_back(line);
     }
     RECUR_CHECK(!lines.empty(), "no input: give --text or lines on stdin");
-    in = encode_texts(lines, {}, c.vocab, c.info.at("tokens"), std::stoll(c.info.at("max_len")));
   }
-  const Tensor p = softmax_rows(predict_all(*c.model, in));
+  std::vector<Tensor> logits;
+  for (const SequenceCheckpoint& m : members) {
+    SequenceData in;
+    if (images) {
+      const data::ImageSet test = data::load_fashion_mnist(dir, "test");
+      in = image_rows(test, {a.index});
+      truth = {test.labels[a.index]};
+    } else {
+      in = encode_texts(lines, {}, m.vocab, m.info.at("tokens"), std::stoll(m.info.at("max_len")));
+    }
+    logits.push_back(predict_all(*m.model, in));
+  }
+  const Tensor p = mean_softmax(logits);
   const int64_t C = p.size(1);
   for (int64_t i = 0; i < p.size(0); ++i) {
     std::vector<int64_t> order(static_cast<size_t>(C));
@@ -474,7 +559,14 @@ void add_sequence_commands(CLI::App& app) {
   add_common(classify, &cl->common, true);
   classify->add_option("--embed", cl->common.config.embed, "text: embedding size")
       ->capture_default_str();
-  classify->add_option("--tokens", cl->tokens, "text: word or char tokens")->capture_default_str();
+  classify
+      ->add_option("--embed-dropout", cl->common.config.embed_dropout,
+                   "text: dropout on the token embeddings")
+      ->capture_default_str();
+  classify
+      ->add_option("--tokens", cl->tokens,
+                   "text: word, wordpunct (words and runs of punctuation) or char tokens")
+      ->capture_default_str();
   classify->add_option("--vocab-size", cl->vocab_size, "text: vocabulary cap")
       ->capture_default_str();
   classify->add_option("--min-count", cl->min_count, "text: drop rarer tokens")
@@ -522,7 +614,11 @@ void add_sequence_commands(CLI::App& app) {
   auto pr = std::make_shared<PredictArgs>();
   CLI::App* predict =
       app.add_subcommand("predict", "classify new input, or forecast past the series' end");
-  predict->add_option("--model", pr->model, "checkpoint")->required();
+  predict
+      ->add_option("--model", pr->model,
+                   "checkpoint; classifiers: several separated by commas predict together "
+                   "(mean of their class probabilities)")
+      ->required();
   predict->add_option("--data-dir", pr->data_dir, "where scripts/get-data put the data sets");
   predict->add_option("--text", pr->text, "text classifiers: one text (default: lines on stdin)");
   predict->add_option("--index", pr->index, "image classifiers: a Fashion-MNIST test image");

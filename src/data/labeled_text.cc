@@ -40,9 +40,24 @@ char32_t to_lower(char32_t c) {
 
 }  // namespace
 
-std::vector<std::string> word_tokens(std::string_view utf8_text) {
-  std::vector<std::string> words;
-  std::string word;
+namespace {
+
+// Whitespace and controls: what separates tokens without being one.
+bool is_space(char32_t c) {
+  return c <= 0x20 || c == 0x7F || (c >= 0x80 && c <= 0xA0) || (c >= 0x2000 && c <= 0x200B) ||
+         c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+
+// Words (lower-cased), and with `punct` also each run of other non-space characters.
+std::vector<std::string> split_words(std::string_view utf8_text, bool punct, const char* what) {
+  std::vector<std::string> tokens;
+  std::string word, symbols;
+  auto flush = [&tokens](std::string* run) {
+    if (!run->empty()) {
+      tokens.push_back(std::move(*run));
+      run->clear();
+    }
+  };
   size_t pos = 0;
   while (pos < utf8_text.size()) {
     const auto byte = static_cast<unsigned char>(utf8_text[pos]);
@@ -50,21 +65,37 @@ std::vector<std::string> word_tokens(std::string_view utf8_text) {
     if (byte < 0x80) {
       ++pos;  // ASCII without the decoder: most text is mostly ASCII
     } else {
-      c = detail::next_code_point(utf8_text, &pos, "word_tokens input");
+      c = detail::next_code_point(utf8_text, &pos, what);
     }
     if (is_word_char(c)) {
+      flush(&symbols);
       if (c < 0x80) {
         word += static_cast<char>(to_lower(c));
       } else {
         word += encode_utf8(to_lower(c));
       }
-    } else if (!word.empty()) {
-      words.push_back(std::move(word));
-      word.clear();
+    } else {
+      flush(&word);
+      if (!punct || is_space(c)) {
+        flush(&symbols);
+      } else {
+        symbols += encode_utf8(c);
+      }
     }
   }
-  if (!word.empty()) words.push_back(std::move(word));
-  return words;
+  flush(&word);
+  flush(&symbols);
+  return tokens;
+}
+
+}  // namespace
+
+std::vector<std::string> word_tokens(std::string_view utf8_text) {
+  return split_words(utf8_text, false, "word_tokens input");
+}
+
+std::vector<std::string> word_punct_tokens(std::string_view utf8_text) {
+  return split_words(utf8_text, true, "word_punct_tokens input");
 }
 
 LabeledText load_labeled_tsv(const std::string& path) {

@@ -173,4 +173,20 @@ Tensor softmax_rows(const Tensor& logits) {
   return p;
 }
 
+Tensor mean_softmax(const std::vector<Tensor>& logits) {
+  RECUR_CHECK(!logits.empty(), "mean_softmax: no models' outputs to average");
+  Tensor mean = softmax_rows(logits[0]);
+  for (size_t k = 1; k < logits.size(); ++k) {
+    RECUR_CHECK(logits[k].shape() == logits[0].shape(),
+                "mean_softmax: model " + std::to_string(k + 1) + " gives " +
+                    shape_string(logits[k].shape()) + ", model 1 " +
+                    shape_string(logits[0].shape()));
+    const Tensor p = softmax_rows(logits[k]);
+    for (int64_t i = 0; i < p.numel(); ++i) mean[i] += p[i];
+  }
+  const float scale = 1.0f / static_cast<float>(logits.size());
+  for (int64_t i = 0; i < mean.numel(); ++i) mean[i] *= scale;
+  return mean;
+}
+
 }  // namespace recur

@@ -29,6 +29,7 @@ std::string SequenceModelConfig::to_json() const {
             {"layers", layers},
             {"bidirectional", bidirectional},
             {"dropout", dropout},
+            {"embed_dropout", embed_dropout},
             {"pooling", pooling},
             {"attention_size", attention_size},
             {"head", head},
@@ -51,6 +52,7 @@ SequenceModelConfig SequenceModelConfig::from_json(const std::string& text) {
     c.layers = j.at("layers").get<int64_t>();
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<float>();
+    c.embed_dropout = j.value("embed_dropout", 0.0f);  // absent in older checkpoints
     c.pooling = j.at("pooling").get<std::string>();
     c.attention_size = j.at("attention_size").get<int64_t>();
     c.head = j.at("head").get<std::vector<int64_t>>();
@@ -77,8 +79,14 @@ void SequenceModelConfig::validate() const {
   RECUR_CHECK(hidden > 0 && layers > 0, "sequence model: --hidden and --layers must be positive");
   RECUR_CHECK(dropout >= 0.0f && dropout < 1.0f,
               "sequence model: --dropout must be in [0, 1), got " + std::to_string(dropout));
-  RECUR_CHECK(pooling == "last" || pooling == "mean" || pooling == "max" || pooling == "attention",
-              "--pooling " + pooling + ": expected last, mean, max or attention");
+  RECUR_CHECK(
+      embed_dropout >= 0.0f && embed_dropout < 1.0f,
+      "sequence model: --embed-dropout must be in [0, 1), got " + std::to_string(embed_dropout));
+  RECUR_CHECK(embed_dropout == 0.0f || vocab_size > 0,
+              "sequence model: --embed-dropout needs token input (there is no embedding)");
+  RECUR_CHECK(pooling == "last" || pooling == "mean" || pooling == "max" || pooling == "mean+max" ||
+                  pooling == "attention",
+              "--pooling " + pooling + ": expected last, mean, max, mean+max or attention");
   RECUR_CHECK(attention_size > 0, "sequence model: attention_size must be positive");
   for (int64_t h : head) RECUR_CHECK(h > 0, "sequence model: head sizes must be positive");
   RECUR_CHECK(outputs > 0 && (task != "classify" || outputs >= 2),
@@ -184,7 +192,7 @@ SequenceModel::SequenceModel(const SequenceModelConfig& config, uint64_t seed)
     o.bidirectional = config_.bidirectional;
     o.dropout = config_.dropout;
     rnn_ = std::make_unique<nn::Recurrent>(o, seed + 1, "rnn.");
-    width = D * config_.hidden;
+    width = D * config_.hidden * (config_.pooling == "mean+max" ? 2 : 1);
     if (config_.pooling == "attention") {
       attention_ = std::make_unique<nn::Linear>(width, config_.attention_size, true, init_rng_,
                                                 "attention.");
@@ -228,6 +236,7 @@ ag::Var SequenceModel::forward(ag::Tape& tape, const SequenceBatch& batch, Rng* 
   }
   Rng fallback(0);
   Rng& r = rng ? *rng : fallback;
+  if (embedding_) x = ag::dropout(tape, x, config_.embed_dropout, r);
   ag::Var h;
   if (rnn_) {
     ag::RnnVars out = rnn_->forward(tape, x, batch.lengths, ag::Var(), ag::Var(), &r);
@@ -242,6 +251,9 @@ ag::Var SequenceModel::forward(ag::Tape& tape, const SequenceBatch& batch, Rng* 
       h = ag::mean_over_time(tape, out.output, batch.lengths);
     } else if (pool == "max") {
       h = ag::max_over_time(tape, out.output, batch.lengths);
+    } else if (pool == "mean+max") {
+      h = ag::concat_last(tape, {ag::mean_over_time(tape, out.output, batch.lengths),
+                                 ag::max_over_time(tape, out.output, batch.lengths)});
     } else {
       ag::Var a = ag::tanh(tape, attention_->forward(tape, out.output));  // [T, B, A]
       ag::Var s = ag::reshape(tape, attention_score_->forward(tape, a), {batch.T, batch.B});

@@ -18,8 +18,9 @@ std::string str(int64_t v) { return std::to_string(v); }
 
 std::vector<std::string> tokenize(const std::string& text, const std::string& mode) {
   if (mode == "word") return data::word_tokens(text);
+  if (mode == "wordpunct") return data::word_punct_tokens(text);
   if (mode == "char") return data::split_chars(text);
-  throw_error("--tokens " + mode + ": expected word or char");
+  throw_error("--tokens " + mode + ": expected word, wordpunct or char");
 }
 
 SequenceData encode_texts(const std::vector<std::string>& texts, const std::vector<int64_t>& labels,

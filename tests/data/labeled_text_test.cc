@@ -97,5 +97,25 @@ TEST(WordTokens, LowerCasesAndDropsPunctuation) {
   EXPECT_TRUE(ThrowsError([] { word_tokens("ab\xFF"); }, {"byte offset 2"}));
 }
 
+TEST(WordPunctTokens, KeepsRunsOfPunctuationAsTokens) {
+  EXPECT_EQ(word_punct_tokens("Win $1,000!! NOW"),
+            (Strings{"win", "$", "1", ",", "000", "!!", "now"}));
+  EXPECT_EQ(word_punct_tokens("<font size=3D2>Don't</font>"),
+            (Strings{"<", "font", "size", "=", "3d2", ">", "don", "'", "t", "</", "font", ">"}));
+  // Whitespace, controls and no-break spaces separate runs; other symbols (× «) are kept.
+  EXPECT_EQ(
+      word_punct_tokens("a ! !\t?\xC2\xA0?3\xC3\x97"
+                        "4 \xC2\xAB\xC3\x89T\xC3\x89"),
+      (Strings{"a", "!", "!", "?", "?", "3", "\xC3\x97", "4", "\xC2\xAB", "\xC3\xA9t\xC3\xA9"}));
+  // The words are exactly word_tokens'.
+  const std::string mail = "Dear friend,\n\nCLICK here: http://x.com/?id=42 -- caf\xC3\xA9!";
+  std::vector<std::string> words;
+  for (const std::string& t : word_punct_tokens(mail))
+    if (!word_tokens(t).empty()) words.push_back(t);
+  EXPECT_EQ(words, word_tokens(mail));
+  EXPECT_TRUE(word_punct_tokens(" \n\t ").empty());
+  EXPECT_TRUE(ThrowsError([] { word_punct_tokens("ab\xFF"); }, {"byte offset 2"}));
+}
+
 }  // namespace
 }  // namespace recur::data
