@@ -300,18 +300,34 @@ std::string export_sequence_model(::onnx::ModelProto* model, GraphBuilder& g,
         GraphBuilder::attr(t, "perm", std::vector<int64_t>{1, 0, 2});
         g.node("Reshape", {"last_bdh", g.ints("pooled_shape", {0, -1})}, {"pooled"});
       }
-    } else if (pool == "mean") {
-      reduce_time(g, "ReduceSum", s.y, "summed", opset);  // Y is zero past each length
-      auto* cast_f = g.node("Cast", {"lengths"}, {"lengths_f"});
-      GraphBuilder::attr(cast_f, "to", int64_t{1});
-      g.node("Unsqueeze", {"lengths_f", g.ints("unsqueeze_len", {1})}, {"lengths_col"});
-      g.node("Div", {"summed", "lengths_col"}, {"pooled"});
-    } else if (pool == "max") {
-      const std::string mask = valid_mask();
-      g.node("Where", {mask, s.y, g.initializer("minus_inf", Value::floats({}, {-INFINITY}))},
-             {"masked"});
-      reduce_time(g, "ReduceMax", "masked", "pooled", opset);
-    } else {  // attention: softmax over the valid steps of a learned score, then a weighted sum
+    } else if (pool == "mean" || pool == "max" || pool == "mean+max") {
+      // mean: Y is zero past each length, so a plain sum over time divided by the length.
+      auto mean = [&](const std::string& out) {
+        reduce_time(g, "ReduceSum", s.y, "summed", opset);
+        auto* cast_f = g.node("Cast", {"lengths"}, {"lengths_f"});
+        GraphBuilder::attr(cast_f, "to", int64_t{1});
+        g.node("Unsqueeze", {"lengths_f", g.ints("unsqueeze_len", {1})}, {"lengths_col"});
+        g.node("Div", {"summed", "lengths_col"}, {out});
+      };
+      // max: the padded steps are set to -inf first.
+      auto max = [&](const std::string& out) {
+        const std::string mask = valid_mask();
+        g.node("Where", {mask, s.y, g.initializer("minus_inf", Value::floats({}, {-INFINITY}))},
+               {"masked"});
+        reduce_time(g, "ReduceMax", "masked", out, opset);
+      };
+      if (pool == "mean") mean("pooled");
+      if (pool == "max") max("pooled");
+      if (pool == "mean+max") {  // side by side, mean first, as the model concatenates them
+        mean("pooled_mean");
+        max("pooled_max");
+        auto* cat = g.node("Concat", {"pooled_mean", "pooled_max"}, {"pooled"});
+        GraphBuilder::attr(cat, "axis", int64_t{1});
+      }
+    } else {
+      RECUR_CHECK(pool == "attention",
+                  checkpoint_path + ": pooling '" + pool + "' cannot be exported to ONNX yet");
+      // attention: softmax over the valid steps of a learned score, then a weighted sum
       const std::string mask = valid_mask();
       linear_nd(g, sd, "attention.", s.y, "att_pre");
       g.node("Tanh", {"att_pre"}, {"att"});
