@@ -64,12 +64,17 @@ namespace {
 // The recurrent product of every step, C[M, N] (+)= A[M, K] · op(W), with W fixed for the
 // whole call: packed once for float (kernels::PackedWeights), plain gemm() for the double
 // reference engine.
+// Packing costs about one pass over the weights, so it pays from a few steps on; a single
+// step (streaming through Rnn::step) multiplies with the weights as they are.
+constexpr int64_t kPackFromSteps = 4;
+
 template <typename S>
 class StepProduct {
  public:
-  StepProduct(const S* w, int64_t N, int64_t K, bool trans_w, bool accumulating)
+  StepProduct(const S* w, int64_t N, int64_t K, bool trans_w, bool accumulating, int64_t steps)
       : w_(w), N_(N), K_(K), trans_w_(trans_w) {
     (void)accumulating;
+    (void)steps;
   }
   void operator()(int64_t M, const S* A, S* C, bool accumulate) const {
     gemm<S>(false, trans_w_, M, N_, K_, S(1), A, K_, w_, trans_w_ ? K_ : N_,
@@ -85,15 +90,23 @@ class StepProduct {
 template <>
 class StepProduct<float> {
  public:
-  StepProduct(const float* w, int64_t N, int64_t K, bool trans_w, bool accumulating) {
-    packed_.pack(w, N, K, trans_w, accumulating);
+  StepProduct(const float* w, int64_t N, int64_t K, bool trans_w, bool accumulating, int64_t steps)
+      : w_(w), N_(N), K_(K), trans_w_(trans_w), packed_(steps >= kPackFromSteps) {
+    if (packed_) weights_.pack(w, N, K, trans_w, accumulating);
   }
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
-    packed_.multiply(M, A, C, accumulate);
+    if (packed_)
+      weights_.multiply(M, A, C, accumulate);
+    else
+      gemm<float>(false, trans_w_, M, N_, K_, 1.0f, A, K_, w_, trans_w_ ? K_ : N_,
+                  accumulate ? 1.0f : 0.0f, C, N_);
   }
 
  private:
-  kernels::PackedWeights packed_;
+  const float* w_;
+  int64_t N_, K_;
+  bool trans_w_, packed_;
+  kernels::PackedWeights weights_;
 };
 
 struct Dims {
@@ -195,7 +208,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   }
   S* gx = sized(sc.gx, B * GH);
   S* gh = sized(sc.gh, B * GH);
-  const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false);
+  const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T);
   S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
 
   for (int64_t s = 0; s < T; ++s) {
@@ -280,7 +293,7 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
       dc_n ? std::copy_n(dc_n + b.perm[j] * H, H, dc + j * H) : std::fill_n(dc + j * H, H, S(0));
   }
 
-  const StepProduct<S> recurrent(w.w_hh, Ho, GH, /*trans_w=*/false, /*accumulating=*/gru);
+  const StepProduct<S> recurrent(w.w_hh, Ho, GH, /*trans_w=*/false, /*accumulating=*/gru, T);
   for (int64_t s = T - 1; s >= 0; --s) {
     const int64_t rows = b.active[s];
     if (rows == 0) continue;
