@@ -58,6 +58,14 @@ int64_t checked_size(const Shape& shape) {
   return n;
 }
 
+// Steps a row-major multi-index `coord` to the next element of `shape`.
+inline void advance(std::vector<int64_t>& coord, const Shape& shape) {
+  for (int64_t k = static_cast<int64_t>(shape.size()) - 1; k >= 0; --k) {
+    if (++coord[k] < shape[k]) return;
+    coord[k] = 0;
+  }
+}
+
 Value like(const Value& v, Shape shape) {
   checked_size(shape);
   Value out;
@@ -105,10 +113,7 @@ std::vector<int64_t> broadcast_index(const Shape& shape, const Shape& out_shape)
     for (size_t k = offset; k < rank; ++k)
       if (shape[k - offset] != 1) src += coord[k] * in_strides[k - offset];
     index[e] = src;
-    for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
-      if (++coord[k] < out_shape[k]) break;
-      coord[k] = 0;
-    }
+    advance(coord, out_shape);
   }
   return index;
 }
@@ -355,10 +360,7 @@ std::vector<Value> transpose(const Node& n, const Inputs& in) {
     int64_t src = 0;
     for (int64_t k = 0; k < rank; ++k) src += coord[k] * in_strides[perm[k]];
     copy_element(x, src, out, e);
-    for (int64_t k = rank - 1; k >= 0; --k) {
-      if (++coord[k] < shape[k]) break;
-      coord[k] = 0;
-    }
+    advance(coord, shape);
   }
   return {std::move(out)};
 }
@@ -444,10 +446,7 @@ std::vector<Value> slice(const Node& n, const Inputs& in) {
     int64_t src = 0;
     for (int64_t k = 0; k < rank; ++k) src += (begin[k] + coord[k] * step[k]) * in_strides[k];
     copy_element(x, src, out, e);
-    for (int64_t k = rank - 1; k >= 0; --k) {
-      if (++coord[k] < shape[k]) break;
-      coord[k] = 0;
-    }
+    advance(coord, shape);
   }
   return {std::move(out)};
 }
@@ -683,10 +682,7 @@ std::vector<Value> scatter_elements(const Node& n, const Inputs& in) {
       dst += c * strides[k];
     }
     copy_element(updates, static_cast<int64_t>(e), out, dst);
-    for (int64_t k = rank - 1; k >= 0; --k) {
-      if (++coord[k] < idx.shape[k]) break;
-      coord[k] = 0;
-    }
+    advance(coord, idx.shape);
   }
   return {std::move(out)};
 }
