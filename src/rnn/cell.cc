@@ -2,6 +2,8 @@
 // compiler vectorises them, and kernels/activation.h supplies sigmoid and tanh.
 #include "rnn/cell.h"
 
+#include <vector>
+
 #include "kernels/activation.h"
 
 namespace recur::rnn {
@@ -52,7 +54,7 @@ void gru_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
   for (int64_t k = 0; k < H; ++k) {
     S rg = sigmoid(gx[k] + gh[k]);
     S z = sigmoid(gx[H + k] + gh[H + k]);
-    S hn = gh[2 * H + k] + (b_hn ? b_hn[k] : S(0));
+    S hn = gh[2 * H + k] + b_hn[k];  // never null: zeros when the layer has no bias
     S n = tanh_(gx[2 * H + k] + rg * hn);
     h[k] = (S(1) - z) * n + z * h_prev[k];
     if constexpr (kSave) {
@@ -110,6 +112,13 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
   const int64_t H = a.H;
   const int64_t G = gate_count(mode);
   const int64_t W = saved_gate_width(mode, H);
+  // GRU without biases reads zeros, so that its loop has no branch (and vectorises).
+  thread_local std::vector<S> no_bias;
+  const S* b_hn = a.b_hn;
+  if (mode == RnnMode::kGru && !b_hn) {
+    no_bias.assign(H, S(0));
+    b_hn = no_bias.data();
+  }
   for (int64_t r = 0; r < a.rows; ++r) {
     const S* gx = a.gx + r * G * H;
     const S* gh = a.gh + r * G * H;
@@ -134,9 +143,9 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
       }
       case RnnMode::kGru: {
         if (saved)
-          gru_forward_row<S, true>(H, gx, gh, a.b_hn, a.h_prev + r * H, h, saved);
+          gru_forward_row<S, true>(H, gx, gh, b_hn, a.h_prev + r * H, h, saved);
         else
-          gru_forward_row<S, false>(H, gx, gh, a.b_hn, a.h_prev + r * H, h, nullptr);
+          gru_forward_row<S, false>(H, gx, gh, b_hn, a.h_prev + r * H, h, nullptr);
         break;
       }
     }
