@@ -21,6 +21,15 @@ std::string mode_name(RnnMode mode);          // "rnn_tanh", "rnn_relu", "lstm",
 RnnMode parse_mode(const std::string& name);  // inverse of mode_name; Error when unknown
 int64_t gate_count(RnnMode mode);             // 1, 1, 4, 3
 
+// The precision of the matrix products. kBfloat16 (opt-in, like PyTorch's autocast to bf16):
+// the inputs of every matrix product — weights, layer inputs, hidden states and, in backward,
+// gradients — are rounded to bfloat16 and the products accumulated in float; the state, the
+// gate math, the outputs and the gradients stay float. Twice the GEMM rate on CPUs with
+// avx512_bf16 (or AMX); elsewhere the same numbers at the float rate.
+enum class Precision { kFloat32, kBfloat16 };
+std::string precision_name(Precision precision);     // "f32", "bf16"
+Precision parse_precision(const std::string& name);  // inverse; Error when unknown
+
 struct RnnOptions {
   RnnMode mode = RnnMode::kLstm;
   int64_t input_size = 0;
@@ -30,7 +39,8 @@ struct RnnOptions {
   bool batch_first = false;
   float dropout = 0.0f;  // on the outputs of every layer but the last, in training only
   bool bidirectional = false;
-  int64_t proj_size = 0;  // LSTM only; 0 = no projection
+  int64_t proj_size = 0;                      // LSTM only; 0 = no projection
+  Precision precision = Precision::kFloat32;  // of the matrix products; not a parameter
 
   int64_t num_directions() const { return bidirectional ? 2 : 1; }
   int64_t output_hidden_size() const { return proj_size > 0 ? proj_size : hidden_size; }
@@ -91,6 +101,8 @@ class Rnn {
   Rnn& operator=(Rnn&&) noexcept;
 
   const RnnOptions& options() const { return options_; }
+  // Switches the precision of the matrix products (see Precision); parameters are unchanged.
+  void set_precision(Precision precision) { options_.precision = precision; }
   const std::vector<std::string>& parameter_names() const { return names_; }
   Tensor& parameter(const std::string& name);
   const Tensor& parameter(const std::string& name) const;

@@ -38,8 +38,9 @@ int64_t field(const std::string& token, char letter) {
 }
 
 const char* kGrammar =
-    "expected <mode>_t<T>_b<B>_i<I>_h<H>_l<L>_d<1|2>[_stream] with mode rnn_tanh, rnn_relu, "
-    "lstm or gru (e.g. lstm_t64_b32_i512_h512_l1_d1), or an alias C1..C7, S1";
+    "expected <mode>_t<T>_b<B>_i<I>_h<H>_l<L>_d<1|2>[_stream][_bf16] with mode rnn_tanh, "
+    "rnn_relu, lstm or gru (e.g. lstm_t64_b32_i512_h512_l1_d1), or an alias C1..C7, S1 "
+    "(C1_bf16 for its bf16 variant)";
 
 }  // namespace
 
@@ -56,10 +57,17 @@ const std::vector<std::pair<std::string, std::string>>& bench_aliases() {
 std::string bench_descriptor(const BenchProblem& p) {
   return mode_name(p.mode) + "_t" + std::to_string(p.T) + "_b" + std::to_string(p.B) + "_i" +
          std::to_string(p.I) + "_h" + std::to_string(p.H) + "_l" + std::to_string(p.L) + "_d" +
-         (p.bidirectional ? "2" : "1") + (p.stream ? "_stream" : "");
+         (p.bidirectional ? "2" : "1") + (p.stream ? "_stream" : "") + (p.bf16 ? "_bf16" : "");
 }
 
 BenchProblem parse_bench_problem(const std::string& text) {
+  const std::string suffix = "_bf16";
+  if (text.size() > suffix.size() && lower(text.substr(text.size() - suffix.size())) == suffix) {
+    BenchProblem p = parse_bench_problem(text.substr(0, text.size() - suffix.size()));
+    RECUR_CHECK(!p.bf16, "benchmark problem '" + text + "': _bf16 given twice");
+    p.bf16 = true;
+    return p;
+  }
   for (const auto& [alias, descriptor] : bench_aliases()) {
     if (lower(text) == lower(alias)) {
       BenchProblem p = parse_bench_problem(descriptor);
@@ -131,12 +139,13 @@ double bench_forward_flops(const BenchProblem& p) {
 
 int64_t bench_weight_bytes(const BenchProblem& p) {
   const int64_t G = gate_count(p.mode), D = p.directions();
-  int64_t floats = 0;
+  int64_t weights = 0, biases = 0;
   for (int64_t l = 0; l < p.L; ++l) {
     const int64_t in = l == 0 ? p.I : D * p.H;
-    floats += D * (G * p.H * (in + p.H) + 2 * G * p.H);
+    weights += D * G * p.H * (in + p.H);
+    biases += D * 2 * G * p.H;
   }
-  return floats * static_cast<int64_t>(sizeof(float));
+  return weights * (p.bf16 ? 2 : 4) + biases * 4;
 }
 
 RnnOptions bench_options(const BenchProblem& p) {
@@ -146,6 +155,7 @@ RnnOptions bench_options(const BenchProblem& p) {
   o.hidden_size = p.H;
   o.num_layers = p.L;
   o.bidirectional = p.bidirectional;
+  o.precision = p.bf16 ? Precision::kBfloat16 : Precision::kFloat32;
   return o;
 }
 

@@ -25,12 +25,13 @@ struct BenchProblem {
   int64_t T = 0, B = 0, I = 0, H = 0, L = 1;
   bool bidirectional = false;
   bool stream = false;
+  bool bf16 = false;  // RnnOptions::precision bf16 (descriptor suffix _bf16)
 
   int64_t directions() const { return bidirectional ? 2 : 1; }
   int64_t tokens() const { return T * B; }  // per timed run
 };
 
-// <mode>_t<T>_b<B>_i<I>_h<H>_l<L>_d<1|2>[_stream], mode = rnn_tanh|rnn_relu|lstm|gru.
+// <mode>_t<T>_b<B>_i<I>_h<H>_l<L>_d<1|2>[_stream][_bf16], mode = rnn_tanh|rnn_relu|lstm|gru.
 std::string bench_descriptor(const BenchProblem& p);
 // A descriptor or an alias (C1..C7, S1, case-insensitive); anything else is an Error that says
 // what was expected.
@@ -43,7 +44,8 @@ const std::vector<std::pair<std::string, std::string>>& bench_aliases();
 // 2 x multiply-adds of the input and recurrent GEMMs of one forward pass over all T steps, every
 // layer and direction (the pointwise cell math is not counted). A training step counts 3x.
 double bench_forward_flops(const BenchProblem& p);
-// Bytes of all weights and biases (float32): what one streaming step must read at least once.
+// Bytes of all weights (bf16 problems: 2 bytes each, else 4) and biases (float32): what one
+// streaming step must read at least once.
 int64_t bench_weight_bytes(const BenchProblem& p);
 
 // recur on one problem: weights from Rnn(options, seed 1), input x and output gradient dy drawn

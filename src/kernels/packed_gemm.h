@@ -20,7 +20,10 @@ class PackedWeights {
 
   // For C = A · Bᵀ with B [N, K] row-major (trans_b), or C = A · B with B [K, N] row-major.
   // Copies B; later changes to B are not seen. `accumulating` prepares multiply(.., true) too.
-  void pack(const float* B, int64_t N, int64_t K, bool trans_b, bool accumulating = false);
+  // `bf16`: B and every A are rounded to bf16 and the products accumulated in float
+  // (kernels/bf16.h), on oneDNN's bf16 matmul where the CPU has it.
+  void pack(const float* B, int64_t N, int64_t K, bool trans_b, bool accumulating = false,
+            bool bf16 = false);
   // C[M, N] = A[M, K] · op(B), or C += ... when `accumulate`. A and C contiguous rows.
   void multiply(int64_t M, const float* A, float* C, bool accumulate) const;
 

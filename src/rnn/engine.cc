@@ -12,7 +12,9 @@
 #include <exception>
 #include <numeric>
 #include <string>
+#include <type_traits>
 
+#include "kernels/bf16.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
 #include "recur/error.h"
@@ -61,6 +63,20 @@ int64_t layer_input_size(const RnnOptions& o, int64_t layer) {
 
 namespace {
 
+// Every matrix product of the engine: C = op(A)·op(B) + beta·C in float or double, or with
+// the inputs rounded to bf16 (kernels/bf16.h) when `bf16`; double then emulates float's bf16
+// mode exactly, up to the accumulation.
+template <typename S>
+void product(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const S* A,
+             int64_t lda, const S* B, int64_t ldb, S beta, S* C, int64_t ldc) {
+  if (!bf16)
+    gemm<S>(trans_a, trans_b, M, N, K, S(1), A, lda, B, ldb, beta, C, ldc);
+  else if constexpr (std::is_same_v<S, float>)
+    kernels::gemm_bf16(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc);
+  else
+    kernels::gemm_bf16_reference<S>(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
 // The recurrent product of every step, C[M, N] (+)= A[M, K] · op(W), with W fixed for the
 // whole call: packed once for float (kernels::PackedWeights), plain gemm() for the double
 // reference engine.
@@ -75,53 +91,56 @@ template <typename S>
 class StepProduct {
  public:
   StepProduct(const S* w, int64_t N, int64_t K, bool trans_w, bool accumulating, int64_t steps,
-              int64_t rows)
-      : w_(w), N_(N), K_(K), trans_w_(trans_w) {
+              int64_t rows, bool bf16)
+      : w_(w), N_(N), K_(K), trans_w_(trans_w), bf16_(bf16) {
     (void)accumulating;
     (void)steps;
     (void)rows;
   }
   void operator()(int64_t M, const S* A, S* C, bool accumulate) const {
-    gemm<S>(false, trans_w_, M, N_, K_, S(1), A, K_, w_, trans_w_ ? K_ : N_,
-            accumulate ? S(1) : S(0), C, N_);
+    product<S>(bf16_, false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
+               accumulate ? S(1) : S(0), C, N_);
   }
 
  private:
   const S* w_;
   int64_t N_, K_;
-  bool trans_w_;
+  bool trans_w_, bf16_;
 };
 
 template <>
 class StepProduct<float> {
  public:
+  // bf16 packs from one row on: halving the bytes read pays for a matrix-vector product too.
   StepProduct(const float* w, int64_t N, int64_t K, bool trans_w, bool accumulating, int64_t steps,
-              int64_t rows)
+              int64_t rows, bool bf16)
       : w_(w),
         N_(N),
         K_(K),
         trans_w_(trans_w),
-        packed_(steps >= kPackFromSteps && rows >= kPackFromRows) {
-    if (packed_) weights_.pack(w, N, K, trans_w, accumulating);
+        bf16_(bf16),
+        packed_(steps >= kPackFromSteps && (rows >= kPackFromRows || bf16)) {
+    if (packed_) weights_.pack(w, N, K, trans_w, accumulating, bf16);
   }
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
     if (packed_)
       weights_.multiply(M, A, C, accumulate);
     else
-      gemm<float>(false, trans_w_, M, N_, K_, 1.0f, A, K_, w_, trans_w_ ? K_ : N_,
-                  accumulate ? 1.0f : 0.0f, C, N_);
+      product<float>(bf16_, false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
+                     accumulate ? 1.0f : 0.0f, C, N_);
   }
 
  private:
   const float* w_;
   int64_t N_, K_;
-  bool trans_w_, packed_;
+  bool trans_w_, bf16_, packed_;
   kernels::PackedWeights weights_;
 };
 
 struct Dims {
   RnnMode mode;
   int64_t I, H, P, Ho, G, GH, W;
+  bool bf16;  // matrix products in bf16 (RnnOptions::precision)
 };
 
 // Per-thread scratch buffers, kept between calls so the big ones (input projections, gate
@@ -169,6 +188,7 @@ Dims dims_of(const RnnOptions& o, int64_t layer) {
   d.G = gate_count(o.mode);
   d.GH = d.G * d.H;
   d.W = saved_gate_width(o.mode, d.H);
+  d.bf16 = o.precision == Precision::kBfloat16;
   return d;
 }
 
@@ -184,7 +204,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
 
   Scratch<S>& sc = scratch<S>();
   S* xw = sized(sc.xw, T * B * GH);  // (T, B, GH)
-  gemm<S>(false, true, T * B, GH, d.I, S(1), x, d.I, w.w_ih, d.I, S(0), xw, GH);
+  product<S>(d.bf16, false, true, T * B, GH, d.I, x, d.I, w.w_ih, d.I, S(0), xw, GH);
   if (w.b_ih) {
     std::vector<S> bias(GH);  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
     for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
@@ -218,7 +238,8 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   }
   S* gx = sized(sc.gx, B * GH);
   S* gh = sized(sc.gh, B * GH);
-  const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B);
+  const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B,
+                                 d.bf16);
   S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
 
   for (int64_t s = 0; s < T; ++s) {
@@ -248,7 +269,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     cell.c = c_next;
     cell.saved = ws ? &ws->saved[s * B * d.W] : nullptr;
     cell_forward(d.mode, cell);
-    if (d.P) gemm<S>(false, true, rows, d.P, H, S(1), h_cell, H, w.w_hr, H, S(0), h_next, d.P);
+    if (d.P) product<S>(d.bf16, false, true, rows, d.P, H, h_cell, H, w.w_hr, H, S(0), h_next, d.P);
 
     for (int64_t j = 0; j < rows; ++j) {
       const int64_t t = b.time_of(s, j, reverse);
@@ -303,7 +324,8 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
       dc_n ? std::copy_n(dc_n + b.perm[j] * H, H, dc + j * H) : std::fill_n(dc + j * H, H, S(0));
   }
 
-  const StepProduct<S> recurrent(w.w_hh, Ho, GH, /*trans_w=*/false, /*accumulating=*/gru, T, B);
+  const StepProduct<S> recurrent(w.w_hh, Ho, GH, /*trans_w=*/false, /*accumulating=*/gru, T, B,
+                                 d.bf16);
   for (int64_t s = T - 1; s >= 0; --s) {
     const int64_t rows = b.active[s];
     if (rows == 0) continue;
@@ -314,7 +336,7 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     const S* dh_cell = dh;
     if (d.P) {
       std::copy_n(dh, rows * d.P, dh_all + s * B * d.P);
-      gemm<S>(false, false, rows, H, d.P, S(1), dh, d.P, w.w_hr, H, S(0), dh_raw, H);
+      product<S>(d.bf16, false, false, rows, H, d.P, dh, d.P, w.w_hr, H, S(0), dh_raw, H);
       dh_cell = dh_raw;
     }
     S* dgh = dgh_all + s * B * GH;
@@ -345,17 +367,17 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     if (lstm) std::copy_n(dc + j * H, H, dc0 + b.perm[j] * H);
   }
 
-  gemm<S>(true, false, GH, d.I, T * B, S(1), dgx_all, GH, x, d.I, S(1), g->w_ih.data(), d.I);
-  gemm<S>(true, false, GH, Ho, T * B, S(1), dgh_all, GH, ws.h_all.data(), Ho, S(1), g->w_hh.data(),
-          Ho);
+  product<S>(d.bf16, true, false, GH, d.I, T * B, dgx_all, GH, x, d.I, S(1), g->w_ih.data(), d.I);
+  product<S>(d.bf16, true, false, GH, Ho, T * B, dgh_all, GH, ws.h_all.data(), Ho, S(1),
+             g->w_hh.data(), Ho);
   if (!g->b_ih.empty()) {
     add_column_sums(dgx_all, T * B, GH, &g->b_ih);
     add_column_sums(dgh_all, T * B, GH, &g->b_hh);
   }
   if (d.P)
-    gemm<S>(true, false, d.P, H, T * B, S(1), dh_all, d.P, ws.h_raw.data(), H, S(1), g->w_hr.data(),
-            H);
-  gemm<S>(false, false, T * B, d.I, GH, S(1), dgx_all, GH, w.w_ih, d.I, S(1), dx, d.I);
+    product<S>(d.bf16, true, false, d.P, H, T * B, dh_all, d.P, ws.h_raw.data(), H, S(1),
+               g->w_hr.data(), H);
+  product<S>(d.bf16, false, false, T * B, d.I, GH, dgx_all, GH, w.w_ih, d.I, S(1), dx, d.I);
 }
 
 // Runs body(dir) for the D directions of a layer: on two threads when the layer is

@@ -42,6 +42,16 @@ RnnMode parse_mode(const std::string& name) {
   throw_error("unknown RNN mode '" + name + "'; expected one of rnn_tanh, rnn_relu, lstm, gru");
 }
 
+std::string precision_name(Precision precision) {
+  return precision == Precision::kBfloat16 ? "bf16" : "f32";
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "f32" || name == "float32") return Precision::kFloat32;
+  if (name == "bf16" || name == "bfloat16") return Precision::kBfloat16;
+  throw_error("unknown precision '" + name + "'; expected f32 or bf16");
+}
+
 int64_t gate_count(RnnMode mode) {
   switch (mode) {
     case RnnMode::kLstm:
@@ -75,7 +85,8 @@ std::string describe(const RnnOptions& o) {
   return mode_name(o.mode) + " input_size=" + str(o.input_size) +
          " hidden_size=" + str(o.hidden_size) + " num_layers=" + str(o.num_layers) +
          " proj_size=" + str(o.proj_size) + (o.bidirectional ? " bidirectional" : "") +
-         (o.bias ? "" : " bias=false") + (o.batch_first ? " batch_first" : "");
+         (o.bias ? "" : " bias=false") + (o.batch_first ? " batch_first" : "") +
+         (o.precision == Precision::kBfloat16 ? " bf16" : "");
 }
 
 bool same_configuration(const RnnOptions& a, const RnnOptions& b) {

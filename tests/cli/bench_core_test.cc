@@ -46,6 +46,23 @@ TEST(BenchProblem, AliasesAreTheIssuesProblems) {
   EXPECT_EQ(parse_bench_problems("C7,,gru_t1_b1_i1_h1_l1_d1").size(), 2u);
 }
 
+TEST(BenchProblem, Bf16Suffix) {
+  const BenchProblem c1 = parse_bench_problem("C1_BF16");
+  EXPECT_TRUE(c1.bf16);
+  EXPECT_EQ(c1.alias, "C1");
+  EXPECT_EQ(bench_descriptor(c1), "lstm_t64_b32_i512_h512_l1_d1_bf16");
+  EXPECT_EQ(bench_options(c1).precision, Precision::kBfloat16);
+  EXPECT_EQ(bench_options(parse_bench_problem("C1")).precision, Precision::kFloat32);
+  const BenchProblem s = parse_bench_problem("lstm_t3_b1_i4_h5_l1_d1_stream_bf16");
+  EXPECT_TRUE(s.stream && s.bf16);
+  EXPECT_EQ(bench_descriptor(s), "lstm_t3_b1_i4_h5_l1_d1_stream_bf16");
+  // bf16 weights are 2 bytes, biases stay float.
+  EXPECT_EQ(bench_weight_bytes(s), 2 * (20 * 9) + 4 * (2 * 20));
+  EXPECT_TRUE(ThrowsError([] { parse_bench_problem("C1_bf16_bf16"); }, {"_bf16 given twice"}));
+  EXPECT_TRUE(ThrowsError([] { parse_bench_problem("lstm_t1_b1_i1_h1_l1_d1_bf16_stream"); },
+                          {"unexpected 'bf16'"}));
+}
+
 TEST(BenchProblem, RejectsMalformedDescriptors) {
   EXPECT_TRUE(ThrowsError([] { parse_bench_problem("lstm_t64_b32_i512_h512_l1"); },
                           {"'lstm_t64_b32_i512_h512_l1'", "missing the 'd' field"}));
