@@ -24,6 +24,34 @@ constexpr auto kF32 = memory::data_type::f32;
 
 float* ptr(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
 
+// The same dims and strides as md (a plain, unblocked layout), in f32.
+memory::desc as_f32(const memory::desc& md) {
+  const auto& strides = md.data.format_desc.blocking.strides;
+  return memory::desc(md.dims(), kF32, memory::dims(strides, strides + md.data.ndims));
+}
+
+// Writes m's values from floats, converting when m holds bf16 (a oneDNN reorder: round to
+// nearest even); read_floats is the way back.
+void write_floats(memory m, const float* data, dnnl::stream strm) {
+  if (m.get_desc().data_type() == kF32) {
+    std::memcpy(m.get_data_handle(), data, m.get_desc().get_size());
+    return;
+  }
+  memory src(as_f32(m.get_desc()), m.get_engine(), const_cast<float*>(data));
+  dnnl::reorder(src, m).execute(strm, src, m);
+  strm.wait();
+}
+
+void read_floats(memory m, float* data, dnnl::stream strm) {
+  if (m.get_desc().data_type() == kF32) {
+    std::memcpy(data, m.get_data_handle(), m.get_desc().get_size());
+    return;
+  }
+  memory dst(as_f32(m.get_desc()), m.get_engine(), data);
+  dnnl::reorder(m, dst).execute(strm, m, dst);
+  strm.wait();
+}
+
 void zero(const memory& m) { std::memset(m.get_data_handle(), 0, m.get_desc().get_size()); }
 
 // oneDNN gate k holds PyTorch gate kGatePerm[k]. LSTM: i,f,g,o in both. GRU: oneDNN u,r,o
@@ -142,9 +170,8 @@ struct OnednnRnn::Impl {
   OnednnRun run;
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   dnnl::stream strm{eng};
-  memory x, dy;  // [T, B, I] (stream: [1, B, I]) and [T, B, D*H]
-  Tensor x_all;  // the whole input, streamed step by step
-  Tensor stream_out;
+  memory x, dy;              // [T, B, I] (stream: [1, B, I]) and [T, B, D*H]
+  memory x_all, stream_out;  // streaming: [T, B, I] in, [T, B, H] out, in the data type
   std::vector<Layer> layers;
   int parity = 0;
 
@@ -202,13 +229,22 @@ void OnednnRnn::Impl::build_layer(int64_t l, const std::map<std::string, Tensor>
       for (int64_t o = 0; o < H; ++o) bias[3 * H + o] = b_hh[2 * H + o];
   }
 
+  // bf16: layer data, hidden states and weights in bf16; biases, cell states and every gradient
+  // in f32 (the only bf16 backward oneDNN 2.6 accepts).
+  const auto dt = p.bf16 ? memory::data_type::bf16 : kF32;
   const auto dir = D == 2 ? dnnl_bidirectional_concat : dnnl_unidirectional_left2right;
-  const memory::desc any_wl({1, D, slc, G, H}, kF32, tag::any);
-  const memory::desc any_wi({1, D, H, G, H}, kF32, tag::any);
+  const memory::desc any_wl({1, D, slc, G, H}, dt, tag::any);
+  const memory::desc any_wi({1, D, H, G, H}, dt, tag::any);
   const memory::desc any_bias({1, D, Gb, H}, kF32, tag::any);
-  const memory::desc src_md({T, B, slc}, kF32, tag::tnc);
-  const memory::desc dst_md({T, B, D * H}, kF32, tag::tnc);
-  const memory::desc iter_md({1, D, B, H}, kF32, tag::ldnc);
+  const memory::desc src_md({T, B, slc}, dt, tag::tnc);
+  const memory::desc dst_md({T, B, D * H}, dt, tag::tnc);
+  const memory::desc iter_md({1, D, B, H}, dt, tag::ldnc);
+  const memory::desc iter_c_md({1, D, B, H}, kF32, tag::ldnc);
+  const memory::desc diff_src_md({T, B, slc}, kF32, tag::tnc);
+  const memory::desc diff_dst_md({T, B, D * H}, kF32, tag::tnc);
+  const memory::desc diff_iter_md({1, D, B, H}, kF32, tag::ldnc);
+  const memory::desc diff_wl({1, D, slc, G, H}, kF32, tag::any);
+  const memory::desc diff_wi({1, D, H, G, H}, kF32, tag::any);
   const bool lstm = p.mode == RnnMode::kLstm;
 
   Mds m;
@@ -219,14 +255,14 @@ void OnednnRnn::Impl::build_layer(int64_t l, const std::map<std::string, Tensor>
   m.bias = any_bias;
   if (run == OnednnRun::kStream) {
     m.src_iter = m.dst_iter = iter_md;
-    if (lstm) m.src_iter_c = m.dst_iter_c = iter_md;
+    if (lstm) m.src_iter_c = m.dst_iter_c = iter_c_md;
   }
   // Training passes the zero initial state explicitly: with it left out (a zero descriptor),
   // oneDNN 2.6's unidirectional backward gives wrong weight_iter gradients (found by
   // --self-test; bidirectional and lbr_gru were right).
   if (run == OnednnRun::kTraining) {
     m.src_iter = iter_md;
-    if (lstm) m.src_iter_c = iter_md;
+    if (lstm) m.src_iter_c = iter_c_md;
   }
   const dnnl_prop_kind_t prop =
       run == OnednnRun::kTraining ? dnnl_forward_training : dnnl_forward_inference;
@@ -255,7 +291,7 @@ void OnednnRnn::Impl::build_layer(int64_t l, const std::map<std::string, Tensor>
     layer.h[0] = memory(iter_md, eng);  // zeros, never written
     layer.fwd_args[DNNL_ARG_SRC_ITER] = layer.h[0];
     if (lstm) {
-      layer.c[0] = memory(iter_md, eng);
+      layer.c[0] = memory(iter_c_md, eng);
       layer.fwd_args[DNNL_ARG_SRC_ITER_C] = layer.c[0];
     }
     zero(layer.h[0]);
@@ -264,7 +300,7 @@ void OnednnRnn::Impl::build_layer(int64_t l, const std::map<std::string, Tensor>
   if (run == OnednnRun::kStream) {
     for (int s = 0; s < 2; ++s) {
       layer.h[s] = memory(iter_md, eng);
-      if (lstm) layer.c[s] = memory(iter_md, eng);
+      if (lstm) layer.c[s] = memory(iter_c_md, eng);
     }
     for (int s = 0; s < 2; ++s) {
       layer.stream_args[s] = layer.fwd_args;
@@ -278,17 +314,17 @@ void OnednnRnn::Impl::build_layer(int64_t l, const std::map<std::string, Tensor>
   }
   if (!train) return;
 
-  m.diff_src_layer = src_md;
-  m.diff_src_iter = m.src_iter;
-  m.diff_src_iter_c = m.src_iter_c;
-  m.diff_dst_layer = dst_md;
-  m.diff_wl = any_wl;
-  m.diff_wi = any_wi;
+  m.diff_src_layer = diff_src_md;
+  m.diff_src_iter = diff_iter_md;
+  if (lstm) m.diff_src_iter_c = iter_c_md;
+  m.diff_dst_layer = diff_dst_md;
+  m.diff_wl = diff_wl;
+  m.diff_wi = diff_wi;
   m.diff_bias = any_bias;
   const dnnl_rnn_desc_t bd = backward_desc(p.mode, dir, m);
   layer.bwd_pd = dnnl::primitive_desc(&bd, nullptr, eng, layer.fwd_pd.get());
   layer.bwd = dnnl::primitive(layer.bwd_pd);
-  layer.diff_src_layer = memory(src_md, eng);
+  layer.diff_src_layer = memory(diff_src_md, eng);
   layer.user_diff_wl = memory(layer.user_wl.get_desc(), eng);
   layer.user_diff_wi = memory(layer.user_wi.get_desc(), eng);
   layer.user_diff_bias = memory(layer.user_bias.get_desc(), eng);
@@ -303,10 +339,10 @@ void OnednnRnn::Impl::build_layer(int64_t l, const std::map<std::string, Tensor>
       {DNNL_ARG_DST_LAYER, layer.dst_layer},
       {DNNL_ARG_DIFF_SRC_LAYER, layer.diff_src_layer},
       {DNNL_ARG_SRC_ITER, layer.h[0]},
-      {DNNL_ARG_DIFF_SRC_ITER, layer.h[1] = memory(iter_md, eng)}};
+      {DNNL_ARG_DIFF_SRC_ITER, layer.h[1] = memory(diff_iter_md, eng)}};
   if (lstm) {
     layer.bwd_args[DNNL_ARG_SRC_ITER_C] = layer.c[0];
-    layer.bwd_args[DNNL_ARG_DIFF_SRC_ITER_C] = layer.c[1] = memory(iter_md, eng);
+    layer.bwd_args[DNNL_ARG_DIFF_SRC_ITER_C] = layer.c[1] = memory(iter_c_md, eng);
   }
   if (layer.workspace) layer.bwd_args[DNNL_ARG_WORKSPACE] = layer.workspace;
   // The gradients: written by the primitive in its own layout, reordered to PyTorch's after.
@@ -335,12 +371,14 @@ OnednnRnn::OnednnRnn(const cli::BenchProblem& p, const std::map<std::string, Ten
   RECUR_CHECK(run != OnednnRun::kStream || !p.bidirectional,
               "oneDNN peer: streaming is unidirectional");
   const int64_t T = run == OnednnRun::kStream ? 1 : p.T;
-  m.x = memory({{T, p.B, p.I}, kF32, tag::tnc}, m.eng);
+  // bf16: the input is converted once here, not in the timed runs (oneDNN's best case).
+  m.x = memory({{T, p.B, p.I}, p.bf16 ? memory::data_type::bf16 : kF32, tag::tnc}, m.eng);
   if (run == OnednnRun::kStream) {
-    m.x_all = x;
-    m.stream_out = Tensor({p.T, p.B, p.H});
+    m.x_all = memory({{p.T, p.B, p.I}, m.x.get_desc().data_type(), tag::tnc}, m.eng);
+    m.stream_out = memory({{p.T, p.B, p.H}, m.x.get_desc().data_type(), tag::tnc}, m.eng);
+    write_floats(m.x_all, x.data(), m.strm);
   } else {
-    std::memcpy(ptr(m.x), x.data(), sizeof(float) * x.numel());
+    write_floats(m.x, x.data(), m.strm);
   }
   if (run == OnednnRun::kTraining) {
     m.dy = memory({{p.T, p.B, p.directions() * p.H}, kF32, tag::tnc}, m.eng);
@@ -382,21 +420,27 @@ void OnednnRnn::stream_run() {
     zero(layer.h[m.parity]);
     if (layer.c[m.parity]) zero(layer.c[m.parity]);
   }
-  const int64_t in = m.p.B * m.p.I, out = m.p.B * m.p.H;
+  const std::size_t in = m.x.get_desc().get_size();
+  const std::size_t out = m.layers.back().dst_layer.get_desc().get_size();
+  const auto* x_all = static_cast<const char*>(m.x_all.get_data_handle());
+  auto* y_all = static_cast<char*>(m.stream_out.get_data_handle());
   for (int64_t t = 0; t < m.p.T; ++t) {
-    std::memcpy(ptr(m.x), m.x_all.data() + t * in, sizeof(float) * in);
+    std::memcpy(m.x.get_data_handle(), x_all + t * in, in);
     for (Layer& layer : m.layers) layer.fwd.execute(m.strm, layer.stream_args[m.parity]);
     m.strm.wait();
-    std::memcpy(m.stream_out.data() + t * out, ptr(m.layers.back().dst_layer), sizeof(float) * out);
+    std::memcpy(y_all + t * out, m.layers.back().dst_layer.get_data_handle(), out);
     m.parity = 1 - m.parity;
   }
 }
 
 Tensor OnednnRnn::output() const {
   const Impl& m = *impl_;
-  if (m.run == OnednnRun::kStream) return m.stream_out;
   Tensor y({m.p.T, m.p.B, m.p.directions() * m.p.H});
-  std::memcpy(y.data(), ptr(m.layers.back().dst_layer), sizeof(float) * y.numel());
+  if (m.run == OnednnRun::kStream) {
+    read_floats(m.stream_out, y.data(), m.strm);
+    return y;
+  }
+  read_floats(m.layers.back().dst_layer, y.data(), m.strm);
   return y;
 }
 

@@ -10,7 +10,10 @@
 // layout, as recur's does: weight reorders into the forward and backward primitives' layouts,
 // zeroing the gradients (the backward primitive accumulates into them), forward_training,
 // backward, and reorders of the gradients back when their layout differs.
-// Leaves out: projections, variable lengths, bf16.
+// bf16 problems (descriptor suffix _bf16): layer data, hidden states and weights in bf16, the
+// biases, cell states and all gradients in f32 (oneDNN 2.6's only bf16 backward); the input
+// is converted to bf16 once, before timing.
+// Leaves out: projections, variable lengths.
 #pragma once
 
 #include <map>
