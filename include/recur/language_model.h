@@ -29,6 +29,9 @@ struct LmConfig {
   float dropout = 0.2f;      // on the embeddings, between layers and before the decoder
   bool variational = false;  // the same dropout mask at every time step (inputs and outputs)
   bool tie = false;          // decoder weight = embedding table (needs embed == hidden)
+  // Of the recurrent layers' matrix products (see recur::Precision); embedding and decoder
+  // stay float. Saved with the model, so eval and generate run as training did.
+  Precision precision = Precision::kFloat32;
 
   std::string to_json() const;
   static LmConfig from_json(const std::string& json);

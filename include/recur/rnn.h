@@ -134,4 +134,31 @@ class Rnn {
   std::vector<Tensor> params_;  // same order as names_
 };
 
+// Streaming inference on weights prepared once, for generation and online use: a snapshot of
+// an Rnn's parameters (packed for the matrix products, in bf16 when the Rnn's precision is
+// bf16), the state of every layer, and every buffer a step needs, so that step(x, y) allocates
+// nothing. Later changes to the Rnn are not seen: make a new RnnStream after training.
+// Rnn::step computes the same (within float rounding) without a snapshot. Unidirectional only.
+class RnnStream {
+ public:
+  RnnStream(const Rnn& rnn, int64_t batch);  // zero state
+  ~RnnStream();
+  RnnStream(RnnStream&&) noexcept;
+  RnnStream& operator=(RnnStream&&) noexcept;
+
+  // One time step: x [B, input_size] -> the top layer's output [B, H_out]; advances the state.
+  Tensor step(const Tensor& x);
+  // The same on raw rows (x: B*input_size floats, y: B*H_out floats), with no checks.
+  void step(const float* x, float* y);
+
+  int64_t batch() const;
+  const RnnState& state() const;          // h [L, B, H_out], c [L, B, H] (LSTM)
+  void set_state(const RnnState& state);  // copies; shapes as state()'s
+  void reset();                           // zeros
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace recur

@@ -174,15 +174,13 @@ void RecurRunner::training_step() {
 }
 
 void RecurRunner::stream_run() {
+  // The stream (weights packed, buffers sized) is made once, like oneDNN's primitive and
+  // reordered weights; each run starts from the zero state.
+  if (!stream_) stream_ = std::make_unique<RnnStream>(rnn_, p_.B);
+  stream_->reset();
   if (out_.shape() != Shape{p_.T, p_.B, p_.H}) out_ = Tensor({p_.T, p_.B, p_.H});
-  RnnState state = rnn_.initial_state(p_.B);
-  Tensor x({p_.B, p_.I});
   const int64_t in = p_.B * p_.I, out = p_.B * p_.H;
-  for (int64_t t = 0; t < p_.T; ++t) {
-    std::memcpy(x.data(), x_.data() + t * in, sizeof(float) * in);
-    const Tensor y = rnn_.step(x, &state);
-    std::memcpy(out_.data() + t * out, y.data(), sizeof(float) * out);
-  }
+  for (int64_t t = 0; t < p_.T; ++t) stream_->step(x_.data() + t * in, out_.data() + t * out);
 }
 
 TimingStats timing_stats(std::vector<double> seconds) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,7 +60,7 @@ class RecurRunner {
 
   void inference();      // forward() over the whole sequence
   void training_step();  // forward_train() + backward(dy): weight and input gradients
-  void stream_run();     // T step() calls from the zero state
+  void stream_run();     // T RnnStream::step() calls from the zero state (stream made once)
 
   const Tensor& output() const { return out_; }  // of the last run: [T, B, D*H]
   const RnnGrads& grads() const { return grads_; }
@@ -70,6 +71,7 @@ class RecurRunner {
   Tensor x_, dy_, out_;
   RnnWorkspace ws_;
   RnnGrads grads_;
+  std::unique_ptr<RnnStream> stream_;
 };
 
 RnnOptions bench_options(const BenchProblem& p);

@@ -71,7 +71,7 @@ std::string printable(const std::string& token) {
 
 struct TrainArgs {
   CorpusArgs corpus;
-  std::string out, log, cell = "lstm";
+  std::string out, log, cell = "lstm", precision = "f32";
   LmConfig config;
   LmTrainOptions options;
   bool resume = false;
@@ -91,6 +91,7 @@ void print_eval(const char* what, const LmEval& e) {
 void run_train_lm(TrainArgs a) {
   set_threads(a.threads);
   a.config.cell = parse_cell(a.cell);
+  a.config.precision = parse_precision(a.precision);
   RECUR_CHECK(!std::filesystem::is_directory(a.out),
               "--out " + a.out + ": is a directory, expected a file path");
   std::unique_ptr<LmTrainer> trainer;
@@ -297,6 +298,10 @@ void add_lm_commands(CLI::App& app) {
   add_corpus_options(lm, &t->corpus, false);
   lm->add_option("--out", t->out, "checkpoint to write (safetensors)")->required();
   lm->add_option("--cell", t->cell, "lstm, gru, rnn or rnn_relu")->capture_default_str();
+  lm->add_option("--precision", t->precision,
+                 "f32, or bf16: the recurrent layers' matrix products on bf16 inputs with float "
+                 "accumulation (twice the rate on CPUs with avx512_bf16)")
+      ->capture_default_str();
   lm->add_option("--embed", t->config.embed, "embedding size")->capture_default_str();
   lm->add_option("--hidden", t->config.hidden, "hidden size")->capture_default_str();
   lm->add_option("--layers", t->config.layers, "recurrent layers")->capture_default_str();

@@ -37,6 +37,7 @@ std::string LmConfig::to_json() const {
             {"dropout", dropout},
             {"variational", variational},
             {"tie", tie}};
+  if (precision != Precision::kFloat32) j["precision"] = precision_name(precision);
   return j.dump();
 }
 
@@ -57,6 +58,8 @@ LmConfig LmConfig::from_json(const std::string& text) {
   c.dropout = get_field<float>(j, "dropout", what);
   c.variational = get_field<bool>(j, "variational", what);
   c.tie = get_field<bool>(j, "tie", what);
+  if (j.contains("precision"))  // absent in f32 models and in checkpoints before bf16
+    c.precision = parse_precision(get_field<std::string>(j, "precision", what));
   return c;
 }
 
@@ -81,6 +84,7 @@ LanguageModel::LanguageModel(const LmConfig& config, uint64_t seed)
   o.hidden_size = config.hidden;
   o.num_layers = config.layers;
   o.dropout = config.dropout;
+  o.precision = config.precision;
   rnn_ = std::make_unique<nn::Recurrent>(o, seed + 1, "rnn.");
   decoder_ =
       std::make_unique<nn::Linear>(config.hidden, config.vocab_size, true, init_rng_, "decoder.");

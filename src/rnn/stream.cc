@@ -1,0 +1,175 @@
+// RnnStream (recur/rnn.h): streaming inference on weights prepared once. Per layer, a step is
+// gx = x·W_ihᵀ + b, gh = h·W_hhᵀ, the cell (rnn/cell.h) in place on the layer's state, and for
+// projected LSTMs h = h_cell·W_hrᵀ. Nothing is allocated after construction.
+//
+// How each product runs, by measurement on the 2-core AVX-512 machine (recur_bench S1, C3):
+// float with a batch of one: sgemm's matrix-vector path on a private copy of the weights (it
+// beat oneDNN's packed matmul there); larger batches and bf16: weights packed once
+// (kernels::PackedWeights), bf16 halving the bytes every step must read.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/packed_gemm.h"
+#include "recur/error.h"
+#include "recur/rnn.h"
+#include "rnn/cell.h"
+#include "rnn/engine.h"
+
+namespace recur {
+
+namespace {
+
+// C[M, N] = A[M, K] · Wᵀ for a weight matrix W [N, K] fixed at construction.
+class FixedProduct {
+ public:
+  FixedProduct() = default;
+  FixedProduct(const Tensor& w, int64_t rows, bool bf16) : N_(w.size(0)), K_(w.size(1)) {
+    if (rows == 1 && !bf16) {
+      copy_.assign(w.data(), w.data() + w.numel());
+    } else {
+      packed_ = std::make_unique<kernels::PackedWeights>();
+      packed_->pack(w.data(), N_, K_, /*trans_b=*/true, /*accumulating=*/false, bf16);
+    }
+  }
+  void operator()(int64_t M, const float* A, float* C) const {
+    if (packed_)
+      packed_->multiply(M, A, C, false);
+    else
+      kernels::gemm<float>(false, true, M, N_, K_, 1.0f, A, K_, copy_.data(), K_, 0.0f, C, N_);
+  }
+
+ private:
+  int64_t N_ = 0, K_ = 0;
+  std::vector<float> copy_;
+  std::unique_ptr<kernels::PackedWeights> packed_;
+};
+
+}  // namespace
+
+struct RnnStream::Impl {
+  RnnOptions o;
+  int64_t B = 0;
+  struct Layer {
+    int64_t I = 0;
+    FixedProduct w_ih, w_hh, w_hr;
+    std::vector<float> bias;  // (GH) b_ih + b_hh, GRU's n block b_in only
+    std::vector<float> b_hn;  // (H) GRU only
+  };
+  std::vector<Layer> layers;
+  RnnState state;                                // h [L, B, Ho], c [L, B, H]
+  std::vector<float> gx, gh, h_raw, zeros, out;  // step buffers
+};
+
+RnnStream::RnnStream(const Rnn& rnn, int64_t batch) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.o = rnn.options();
+  const RnnOptions& o = m.o;
+  RECUR_CHECK(
+      !o.bidirectional,
+      "RnnStream: streaming is one direction; a bidirectional RNN needs the whole sequence");
+  RECUR_CHECK(batch > 0,
+              "RnnStream: the batch size must be positive, got " + std::to_string(batch));
+  m.B = batch;
+  const bool bf16 = o.precision == Precision::kBfloat16;
+  const bool gru = o.mode == RnnMode::kGru;
+  const int64_t H = o.hidden_size, GH = gate_count(o.mode) * H;
+  for (int64_t l = 0; l < o.num_layers; ++l) {
+    const std::string suffix = "_l" + std::to_string(l);
+    Impl::Layer layer;
+    layer.I = rnn::layer_input_size(o, l);
+    layer.w_ih = FixedProduct(rnn.parameter("weight_ih" + suffix), batch, bf16);
+    layer.w_hh = FixedProduct(rnn.parameter("weight_hh" + suffix), batch, bf16);
+    if (o.proj_size) layer.w_hr = FixedProduct(rnn.parameter("weight_hr" + suffix), batch, bf16);
+    layer.bias.assign(GH, 0.0f);
+    if (o.bias) {
+      const Tensor& b_ih = rnn.parameter("bias_ih" + suffix);
+      const Tensor& b_hh = rnn.parameter("bias_hh" + suffix);
+      for (int64_t k = 0; k < GH; ++k)
+        layer.bias[k] = b_ih[k] + (gru && k >= 2 * H ? 0.0f : b_hh[k]);
+      if (gru) layer.b_hn.assign(b_hh.data() + 2 * H, b_hh.data() + 3 * H);
+    } else if (gru) {
+      layer.b_hn.assign(H, 0.0f);
+    }
+    m.layers.push_back(std::move(layer));
+  }
+  m.state = rnn.initial_state(batch);
+  m.gx.resize(batch * GH);
+  m.gh.resize(batch * GH);
+  m.h_raw.resize(o.proj_size ? batch * H : 0);
+  m.out.resize(batch * o.output_hidden_size());
+}
+
+RnnStream::~RnnStream() = default;
+RnnStream::RnnStream(RnnStream&&) noexcept = default;
+RnnStream& RnnStream::operator=(RnnStream&&) noexcept = default;
+
+int64_t RnnStream::batch() const { return impl_->B; }
+const RnnState& RnnStream::state() const { return impl_->state; }
+
+void RnnStream::set_state(const RnnState& state) {
+  const Impl& m = *impl_;
+  RECUR_CHECK(state.h.shape() == m.state.h.shape(), "RnnStream: state.h must have shape " +
+                                                        shape_string(m.state.h.shape()) +
+                                                        ", found " + shape_string(state.h.shape()));
+  RECUR_CHECK(state.c.shape() == m.state.c.shape(), "RnnStream: state.c must have shape " +
+                                                        shape_string(m.state.c.shape()) +
+                                                        ", found " + shape_string(state.c.shape()));
+  std::copy_n(state.h.data(), state.h.numel(), impl_->state.h.data());
+  if (state.c.defined()) std::copy_n(state.c.data(), state.c.numel(), impl_->state.c.data());
+}
+
+void RnnStream::reset() {
+  Impl& m = *impl_;
+  std::fill_n(m.state.h.data(), m.state.h.numel(), 0.0f);
+  if (m.state.c.defined()) std::fill_n(m.state.c.data(), m.state.c.numel(), 0.0f);
+}
+
+void RnnStream::step(const float* x, float* y) {
+  Impl& m = *impl_;
+  const RnnOptions& o = m.o;
+  const int64_t B = m.B, H = o.hidden_size, Ho = o.output_hidden_size();
+  const int64_t GH = gate_count(o.mode) * H;
+  const bool lstm = o.mode == RnnMode::kLstm;
+  const float* in = x;
+  for (int64_t l = 0; l < o.num_layers; ++l) {
+    Impl::Layer& layer = m.layers[l];
+    float* h = m.state.h.data() + l * B * Ho;
+    float* c = lstm ? m.state.c.data() + l * B * H : nullptr;
+    layer.w_ih(B, in, m.gx.data());
+    layer.w_hh(B, h, m.gh.data());
+    for (int64_t r = 0; r < B; ++r) {
+      float* __restrict g = m.gx.data() + r * GH;
+      const float* __restrict b = layer.bias.data();
+      for (int64_t k = 0; k < GH; ++k) g[k] += b[k];
+    }
+    rnn::CellForward<float> cell;
+    cell.rows = B;
+    cell.H = H;
+    cell.gx = m.gx.data();
+    cell.gh = m.gh.data();
+    cell.b_hn = layer.b_hn.empty() ? nullptr : layer.b_hn.data();
+    cell.h_prev = h;
+    cell.c_prev = c;
+    cell.h = o.proj_size ? m.h_raw.data() : h;
+    cell.c = c;
+    rnn::cell_forward(o.mode, cell);
+    if (o.proj_size) layer.w_hr(B, m.h_raw.data(), h);
+    in = h;
+  }
+  std::copy_n(in, B * Ho, y);
+}
+
+Tensor RnnStream::step(const Tensor& x) {
+  const Impl& m = *impl_;
+  RECUR_CHECK(x.dim() == 2 && x.size(0) == m.B && x.size(1) == m.o.input_size,
+              "RnnStream: step() input must have shape [" + std::to_string(m.B) + ", " +
+                  std::to_string(m.o.input_size) + "] (batch, input_size), found " +
+                  shape_string(x.shape()));
+  Tensor y({m.B, m.o.output_hidden_size()});
+  step(x.data(), y.data());
+  return y;
+}
+
+}  // namespace recur
