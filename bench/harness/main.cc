@@ -70,6 +70,7 @@ struct Options {
   bool self_test = false;
   bool memory = false;       // also the peak memory of each training row
   bool memory_only = false;  // only that: no ceilings, validation or timing
+  int memory_steps = 4;      // steps per memory measurement: the first, and later ones
   std::string memory_probe;  // hidden: the child side of a memory measurement
   std::string probe_peer = "recur";
   int probe_threads = 1;
@@ -350,7 +351,7 @@ std::string name_of(const BenchProblem& p) {
 
 std::string mib(int64_t bytes) { return fixed(static_cast<double>(bytes) / 1048576.0, 1); }
 
-// A peer's peak (the larger of the two steps), or "–" / "error".
+// A peer's peak (the highest of its steps), or "–" / "error".
 std::string memory_cell(const Row& r, const MemoryResult& m) {
   if (!r.has_memory || m.status == "off") return "–";
   return m.status == "ok" ? mib(m.peak()) : "error";
@@ -358,7 +359,7 @@ std::string memory_cell(const Row& r, const MemoryResult& m) {
 
 std::string memory_steps_cell(const MemoryResult& m) {
   if (m.status == "off") return "–";
-  return m.status == "ok" ? mib(m.first) + " / " + mib(m.second) : "error";
+  return m.status == "ok" ? mib(m.first()) + " / " + mib(m.later()) : "error";
 }
 
 std::string memory_ratio_cell(const Row& r) {
@@ -370,8 +371,9 @@ std::string memory_ratio_cell(const Row& r) {
 void print_memory(std::ostream& out, const std::vector<Row>& rows) {
   out << "\nPeak memory of a training step, MiB: the peak resident memory (VmHWM) during the step "
          "over the resident memory before the first step, when weights, input and dy are "
-         "allocated and touched; each peer in a fresh process; first step / second step. "
-         "recur/PyTorch compares the larger of the two. Analytic: recur's saved workspace + "
+         "allocated and touched; each peer in a fresh process; first step / highest of the "
+         "later steps. recur/PyTorch compares the highest of all. Analytic: recur's saved "
+         "workspace + "
          "every gradient (must be live at the end of backward), and recur's scratch + the "
          "output. Code pages: file-backed resident memory (RssFile) that the two steps added, "
          "part of the peaks.\n\n";
@@ -484,8 +486,9 @@ json memory_json(const MemoryResult& m) {
   json j = {{"status", m.status}};
   if (m.status == "ok")
     j.update({{"peak_bytes", m.peak()},
-              {"first_step_bytes", m.first},
-              {"second_step_bytes", m.second},
+              {"first_step_bytes", m.first()},
+              {"later_steps_bytes", m.later()},
+              {"each_step_bytes", m.steps},
               {"kept_after_first_step_bytes", m.retained},
               {"file_backed_growth_bytes", m.file},
               {"baseline_rss_bytes", m.baseline}});
@@ -511,10 +514,11 @@ void measure_memory(const Options& o, const fs::path& weights, bool use_onednn, 
   const std::string self = fs::read_symlink("/proc/self/exe").string();
   row->has_memory = true;
   row->analytic = analytic_memory(p, row->threads);
-  row->memory_recur = probe_in_child(self, p, "recur", row->threads);
-  if (use_onednn) row->memory_onednn = probe_in_child(self, p, "onednn", row->threads);
+  const int t = row->threads, steps = o.memory_steps;
+  row->memory_recur = probe_in_child(self, p, "recur", t, steps);
+  if (use_onednn) row->memory_onednn = probe_in_child(self, p, "onednn", t, steps);
   if (use_torch)
-    row->memory_torch = probe_torch(o.python, o.torch_script, weights.string(), p, row->threads);
+    row->memory_torch = probe_torch(o.python, o.torch_script, weights.string(), p, t, steps);
 }
 
 int run(const Options& o, const std::string& command) {
@@ -541,7 +545,9 @@ int run(const Options& o, const std::string& command) {
   if (o.memory)
     meta["memory_definition"] =
         "peak VmHWM during a training step minus VmRSS before the first step (weights, input, dy "
-        "allocated and touched, malloc_trim(0) first), each peer in a fresh process; steps 1 and 2";
+        "allocated and touched, malloc_trim(0) first), each peer in a fresh process; the first "
+        "step, and the highest of steps 2.." +
+        std::to_string(o.memory_steps);
 
   std::map<int, double> square;
   for (int t : o.memory_only ? std::vector<int>{} : threads) {
@@ -765,13 +771,14 @@ int self_test() {
   const int64_t bound = 8 * (a.workspace + a.gradients + a.scratch + a.output) + (64 << 20);
   const std::string self = fs::read_symlink("/proc/self/exe").string();
   for (const std::string peer : {"recur", "onednn"}) {
-    const MemoryResult m = probe_in_child(self, small, peer, 1);
-    expect(
-        m.status == "ok" && m.first >= a.gradients && m.second >= a.gradients && m.peak() <= bound,
-        "memory probe " + peer + " " + cli::bench_descriptor(small) + ": " + m.status + ", steps " +
-            std::to_string(m.first >> 10) + " / " + std::to_string(m.second >> 10) +
-            " KiB over the baseline, gradients " + std::to_string(a.gradients >> 10) +
-            " KiB, bound " + std::to_string(bound >> 10) + " KiB");
+    const MemoryResult m = probe_in_child(self, small, peer, 1, 2);
+    expect(m.status == "ok" && m.first() >= a.gradients && m.later() >= a.gradients &&
+               m.peak() <= bound,
+           "memory probe " + peer + " " + cli::bench_descriptor(small) + ": " + m.status +
+               ", steps " + std::to_string(m.first() >> 10) + " / " +
+               std::to_string(m.later() >> 10) + " KiB over the baseline, gradients " +
+               std::to_string(a.gradients >> 10) + " KiB, bound " + std::to_string(bound >> 10) +
+               " KiB");
   }
   std::cout << (failures ? std::to_string(failures) + " check(s) failed\n" : "all checks passed\n");
   return failures ? 1 : 0;
@@ -814,6 +821,11 @@ int main(int argc, char** argv) {
                "process)");
   app.add_flag("--memory-only", o.memory_only,
                "only the peak memory of training steps: no ceilings, validation or timing");
+  app.add_option("--memory-steps", o.memory_steps,
+                 "training steps per memory measurement (>= 2): the first, and the highest of "
+                 "the later ones")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
   // The child side of a memory measurement (harness/memory.h); not for users.
   app.add_option("--memory-probe", o.memory_probe)->group("");
   app.add_option("--probe-peer", o.probe_peer)->group("");
@@ -829,7 +841,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   try {
     if (!o.memory_probe.empty())
-      return recur::bench::memory_probe_main(o.memory_probe, o.probe_peer, o.probe_threads);
+      return recur::bench::memory_probe_main(o.memory_probe, o.probe_peer, o.probe_threads,
+                                             o.memory_steps);
     return o.self_test ? recur::bench::self_test() : recur::bench::run(o, command);
   } catch (const std::exception& e) {
     std::cerr << "recur_bench: error: " << e.what() << "\n";

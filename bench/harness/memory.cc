@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -49,21 +50,19 @@ void reset_peak() {
   RECUR_CHECK(!out.fail(), "memory probe: cannot write /proc/self/clear_refs");
 }
 
-// Two steps, measured as memory.h says. malloc_trim first, so that heap memory freed while the
-// problem was built is not resident in the baseline, ready to be reused unseen by the step.
-json measure_two_steps(const std::function<void()>& step) {
+// `steps` steps, measured as memory.h says. malloc_trim first, so that heap memory freed while
+// the problem was built is not resident in the baseline, ready to be reused unseen by a step.
+json measure_steps(const std::function<void()>& step, int steps) {
   malloc_trim(0);
   const ProcMemory baseline = read_proc_memory();
-  reset_peak();
-  step();
-  const ProcMemory first = read_proc_memory();
-  reset_peak();
-  step();
-  const ProcMemory second = read_proc_memory();
-  return {{"baseline_rss", baseline.rss},           {"step1_hwm", first.hwm},
-          {"rss_before_step2", first.rss},          {"step2_hwm", second.hwm},
-          {"baseline_rss_file", baseline.rss_file}, {"step1_rss_file", first.rss_file},
-          {"step2_rss_file", second.rss_file}};
+  json j = {{"baseline_rss", baseline.rss}, {"baseline_rss_file", baseline.rss_file}};
+  for (int i = 0; i < steps; ++i) {
+    reset_peak();
+    step();
+    const ProcMemory m = read_proc_memory();
+    j["steps"].push_back({{"hwm", m.hwm}, {"rss", m.rss}, {"rss_file", m.rss_file}});
+  }
+  return j;
 }
 
 // Reads the child's JSON line; an error status when there is none.
@@ -79,10 +78,11 @@ MemoryResult parse_probe(int rc, const std::string& out, const std::string& what
     const json j = json::parse(line);
     if (!j.contains("baseline_rss")) continue;
     r.baseline = j.at("baseline_rss");
-    r.first = j.at("step1_hwm").get<int64_t>() - r.baseline;
-    r.second = j.at("step2_hwm").get<int64_t>() - r.baseline;
-    r.retained = j.at("rss_before_step2").get<int64_t>() - r.baseline;
-    r.file = j.at("step2_rss_file").get<int64_t>() - j.at("baseline_rss_file").get<int64_t>();
+    const json& steps = j.at("steps");
+    if (steps.size() < 2) break;
+    for (const json& s : steps) r.steps.push_back(s.at("hwm").get<int64_t>() - r.baseline);
+    r.retained = steps.front().at("rss").get<int64_t>() - r.baseline;
+    r.file = steps.back().at("rss_file").get<int64_t>() - j.at("baseline_rss_file").get<int64_t>();
     if (j.contains("torch")) r.version = j.at("torch");
     r.status = "ok";
     return r;
@@ -92,6 +92,12 @@ MemoryResult parse_probe(int rc, const std::string& out, const std::string& what
 }
 
 }  // namespace
+
+int64_t MemoryResult::later() const {
+  int64_t high = 0;
+  for (std::size_t i = 1; i < steps.size(); ++i) high = std::max(high, steps[i]);
+  return high;
+}
 
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
@@ -128,26 +134,30 @@ AnalyticMemory analytic_memory(const cli::BenchProblem& p, int threads) {
 }
 
 MemoryResult probe_in_child(const std::string& self, const cli::BenchProblem& p,
-                            const std::string& peer, int threads) {
+                            const std::string& peer, int threads, int steps) {
   const std::string command = shell_quote(self) + " --memory-probe " + cli::bench_descriptor(p) +
                               " --probe-peer " + peer + " --probe-threads " +
-                              std::to_string(threads);
+                              std::to_string(threads) + " --memory-steps " + std::to_string(steps);
   std::string out;
   return parse_probe(run_command(command, &out), out, "the " + peer + " memory probe");
 }
 
 MemoryResult probe_torch(const std::string& python, const std::string& script,
-                         const std::string& weights, const cli::BenchProblem& p, int threads) {
+                         const std::string& weights, const cli::BenchProblem& p, int threads,
+                         int steps) {
   const std::string command = shell_quote(python) + " " + shell_quote(script) + " --problem " +
                               cli::bench_descriptor(p) + " --weights " + shell_quote(weights) +
-                              " --memory --threads " + std::to_string(threads);
+                              " --memory --memory-steps " + std::to_string(steps) + " --threads " +
+                              std::to_string(threads);
   std::string out;
   return parse_probe(run_command(command, &out), out, "the PyTorch memory probe");
 }
 
-int memory_probe_main(const std::string& descriptor, const std::string& peer, int threads) {
+int memory_probe_main(const std::string& descriptor, const std::string& peer, int threads,
+                      int steps) {
   RECUR_CHECK(peer == "recur" || peer == "onednn",
               "--probe-peer: expected recur or onednn, found '" + peer + "'");
+  RECUR_CHECK(steps >= 2, "--memory-steps: at least 2 (the first step, and later ones)");
   const cli::BenchProblem p = cli::parse_bench_problem(descriptor);
   RECUR_CHECK(!p.stream, "--memory-probe: a training step needs a non-streaming problem");
   omp_set_num_threads(threads);
@@ -159,7 +169,7 @@ int memory_probe_main(const std::string& descriptor, const std::string& peer, in
                                          recur.grad_output(), OnednnRun::kTraining);
     step = [&] { onednn->training_step(); };
   }
-  std::cout << measure_two_steps(step).dump() << std::endl;
+  std::cout << measure_steps(step, steps).dump() << std::endl;
   return 0;
 }
 

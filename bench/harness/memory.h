@@ -3,15 +3,17 @@
 // hidden --memory-probe option (recur, oneDNN) or runs bench/peers/torch_rnn.py --memory
 // (PyTorch). The child allocates and touches the weights, the input and dy, reads its resident
 // memory (VmRSS), resets its peak (writing 5 to /proc/self/clear_refs), runs one step, reads the
-// peak (VmHWM); then the same for a second step. The measure is the peak over the resident memory
-// before the first step, so memory kept from step to step (workspaces, caches, gradients) counts
-// in the second step. Also the sizes that must be live, computed from recur's workspace layout
+// peak (VmHWM); then the same for each further step. The measure is the peak over the resident
+// memory before the first step, so memory kept from step to step (workspaces, caches, gradients,
+// heap fragmentation) counts in the later steps; it can take more than two steps to settle
+// (recur: three). Also the sizes that must be live, computed from recur's workspace layout
 // (src/rnn/engine.h), so a measured number can be judged. Linux only (/proc).
 // Leaves out: virtual memory never touched, memory of other processes, inference.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cli/bench_core.h"
 
@@ -21,12 +23,14 @@ namespace recur::bench {
 struct MemoryResult {
   std::string status = "off";  // off | ok | error: ...
   int64_t baseline = 0;        // VmRSS with weights, input and dy allocated and touched
-  int64_t first = 0;           // VmHWM during step 1 - baseline
-  int64_t second = 0;          // VmHWM during step 2 - baseline
-  int64_t retained = 0;        // VmRSS between the steps - baseline (kept from step 1)
-  int64_t file = 0;            // RssFile after step 2 - baseline: code pages faulted in
+  std::vector<int64_t> steps;  // VmHWM during each step - baseline
+  int64_t retained = 0;        // VmRSS after step 1 - baseline (kept for the next step)
+  int64_t file = 0;            // RssFile after the last step - baseline: code pages faulted in
   std::string version;         // PyTorch: torch.__version__
-  int64_t peak() const { return first > second ? first : second; }
+
+  int64_t first() const { return steps.empty() ? 0 : steps.front(); }
+  int64_t later() const;  // the highest of steps 2, 3, ...
+  int64_t peak() const { return first() > later() ? first() : later(); }
 };
 
 // Sizes from the problem's shapes (float32), in bytes.
@@ -44,17 +48,19 @@ struct AnalyticMemory {
 };
 AnalyticMemory analytic_memory(const cli::BenchProblem& p, int threads);
 
-// Parent side. `self` is this executable; `peer` is "recur" or "onednn".
+// Parent side, `steps` (>= 2) steps. `self` is this executable; `peer` is "recur" or "onednn".
 MemoryResult probe_in_child(const std::string& self, const cli::BenchProblem& p,
-                            const std::string& peer, int threads);
+                            const std::string& peer, int threads, int steps);
 // PyTorch: `weights` is the problem file the harness wrote for torch_rnn.py.
 MemoryResult probe_torch(const std::string& python, const std::string& script,
-                         const std::string& weights, const cli::BenchProblem& p, int threads);
+                         const std::string& weights, const cli::BenchProblem& p, int threads,
+                         int steps);
 
-// Child side of --memory-probe: builds the problem, measures two steps, prints one JSON line
-// {"baseline_rss", "step1_hwm", "rss_before_step2", "step2_hwm", "baseline_rss_file",
-// "step1_rss_file", "step2_rss_file"} (bytes) on stdout.
-int memory_probe_main(const std::string& descriptor, const std::string& peer, int threads);
+// Child side of --memory-probe: builds the problem, measures `steps` steps, prints one JSON line
+// {"baseline_rss", "baseline_rss_file", "steps": [{"hwm", "rss", "rss_file"}, ...]} (bytes, the
+// step's peak and what is resident after it) on stdout. torch_rnn.py --memory prints the same.
+int memory_probe_main(const std::string& descriptor, const std::string& peer, int threads,
+                      int steps);
 
 // Child processes (also the PyTorch peer's timing runs in main.cc): a shell-quoted argument;
 // runs a command, returns its exit status and its stdout in *out.

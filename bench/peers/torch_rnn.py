@@ -8,11 +8,12 @@ the layer's state_dict under PyTorch's names, plus `input` [T, B, I] and `grad_o
   --validate OUT   writes what each mode computes to OUT (safetensors) and times nothing:
                    inference `output`; training `train.output`, `train.input` (d input) and
                    `train.<name>` (d parameter); stream `stream.output` [T, B, H].
-  --memory         measures the peak memory of a training step at the first --threads setting
-                   and prints one JSON line (bytes): VmRSS before the first step (weights,
-                   input and dy loaded, malloc_trim(0) first), VmHWM during step 1, VmRSS
-                   between the steps, VmHWM during step 2 (reset by writing 5 to
-                   /proc/self/clear_refs). The harness runs it in a fresh process per problem.
+  --memory         measures the peak memory of --memory-steps training steps at the first
+                   --threads setting and prints one JSON line (bytes): VmRSS and RssFile before
+                   the first step (weights, input and dy loaded, malloc_trim(0) first), then
+                   per step VmHWM during it (reset by writing 5 to /proc/self/clear_refs),
+                   VmRSS and RssFile after it. The harness runs it in a fresh process per
+                   problem, as it runs recur's probe (bench/harness/memory.h).
   (default)        times each mode at each --threads setting and prints one JSON line per
                    (mode, threads): median/min/max seconds of a run over --repeats after --warmup.
 
@@ -123,21 +124,19 @@ def reset_peak():
         f.write("5")
 
 
-def memory_probe(p, threads):
-    """Two training steps, measured as recur's probe measures them (bench/harness/memory.h)."""
+def memory_probe(p, threads, steps):
+    """Training steps, measured as recur's probe measures them (bench/harness/memory.h)."""
     torch.set_num_threads(threads)
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     baseline, _, baseline_file = proc_memory()
-    reset_peak()
-    p.training()
-    between, first, first_file = proc_memory()
-    reset_peak()
-    p.training()
-    _, second, second_file = proc_memory()
+    measured = []
+    for _ in range(steps):
+        reset_peak()
+        p.training()
+        rss, hwm, rss_file = proc_memory()
+        measured.append({"hwm": hwm, "rss": rss, "rss_file": rss_file})
     print(json.dumps({"peer": "pytorch", "threads": threads, "baseline_rss": baseline,
-                      "step1_hwm": first, "rss_before_step2": between, "step2_hwm": second,
-                      "baseline_rss_file": baseline_file, "step1_rss_file": first_file,
-                      "step2_rss_file": second_file,
+                      "baseline_rss_file": baseline_file, "steps": measured,
                       "torch": torch.__version__}), flush=True)
 
 
@@ -150,7 +149,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--validate", metavar="OUT")
-    ap.add_argument("--memory", action="store_true", help="peak memory of a training step")
+    ap.add_argument("--memory", action="store_true", help="peak memory of training steps")
+    ap.add_argument("--memory-steps", type=int, default=4)
     a = ap.parse_args()
     torch.manual_seed(0)
     p = Problem(a.problem, a.weights)
@@ -158,7 +158,7 @@ def main():
     run = {"inference": p.inference, "training": p.training, "stream": p.stream_run}
 
     if a.memory:
-        memory_probe(p, int(a.threads.split(",")[0]))
+        memory_probe(p, int(a.threads.split(",")[0]), a.memory_steps)
         return
 
     if a.validate:
