@@ -375,7 +375,7 @@ void print_memory(std::ostream& out, const std::vector<Row>& rows) {
          "later steps. recur/PyTorch compares the highest of all. Analytic: recur's saved "
          "workspace + "
          "every gradient (must be live at the end of backward), and recur's scratch + the "
-         "output. Code pages: file-backed resident memory (RssFile) that the two steps added, "
+         "output. Code pages: file-backed resident memory (RssFile) that the steps added, "
          "part of the peaks.\n\n";
   out << "| problem | threads | recur | oneDNN | PyTorch | recur/PyTorch | kept after step 1, "
          "recur / PyTorch | code pages, recur / PyTorch | workspace + gradients | scratch + "
