@@ -7,8 +7,10 @@
 // Then warm-up runs and timed repeats (recur and oneDNN interleaved run by run, PyTorch in a
 // child process, bench/peers/torch_rnn.py) and the medians, with tokens/s, GFLOP/s, the share
 // of the GEMM ceiling (or for streaming, of the memory-bandwidth bound) measured in the same
-// run, and recur's time over each peer's. Prints a markdown report; --json writes everything.
-// docs/BENCHMARKS.md explains the columns. Leaves out: bf16, projections, variable lengths.
+// run, and recur's time over each peer's. --memory adds the peak memory of a training step,
+// each peer in a fresh child process (harness/memory.h). Prints a markdown report; --json writes
+// everything. docs/BENCHMARKS.md explains the columns. Leaves out: bf16, projections, variable
+// lengths.
 #include <malloc.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -33,6 +35,7 @@
 
 #include "cli/bench_core.h"
 #include "harness/ceilings.h"
+#include "harness/memory.h"
 #include "peers/onednn_rnn.h"
 #include "recur/error.h"
 #include "recur/io.h"
@@ -69,6 +72,12 @@ struct Options {
   int repeats = 10;
   bool quick = false;
   bool self_test = false;
+  bool memory = false;       // also the peak memory of each training row
+  bool memory_only = false;  // only that: no ceilings, validation or timing
+  int memory_steps = 4;      // steps per memory measurement: the first, and later ones
+  std::string memory_probe;  // hidden: the child side of a memory measurement
+  std::string probe_peer = "recur";
+  int probe_threads = 1;
   std::string python = "/usr/bin/python3";
   std::string torch_script = std::string(RECUR_BENCH_DIR) + "/peers/torch_rnn.py";
   std::string json_path;
@@ -96,6 +105,10 @@ struct Row {
   double bound_s = 0;    // streaming: weight bytes / read bandwidth, per step
   double bandwidth = 0;  // streaming: bytes/s
   PeerResult onednn, torch;
+  // --memory, training rows: a fresh child process per peer (harness/memory.h).
+  bool has_memory = false;
+  MemoryResult memory_recur, memory_onednn, memory_torch;
+  AnalyticMemory analytic;
 };
 
 std::vector<std::string> split(const std::string& text) {
@@ -212,22 +225,6 @@ std::vector<TimingStats> time_interleaved(const std::vector<std::function<void()
   return stats;
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// Runs a shell command; returns its exit status and its stdout in *out.
-int run_command(const std::string& command, std::string* out) {
-  FILE* pipe = popen(command.c_str(), "r");
-  RECUR_CHECK(pipe != nullptr, "cannot run: " + command);
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 // The PyTorch peer for one problem: validation (one child process), then timings at every
 // thread setting in `torch_threads` (another). Fills `results[{mode, threads}]`; a failure or
 // mismatch leaves the status in *status and no timings.
@@ -238,24 +235,30 @@ struct TorchOutcome {
   std::string version;
 };
 
-TorchOutcome run_torch(const Options& o, const fs::path& dir, const BenchProblem& p,
-                       cli::RecurRunner& recur, const std::vector<std::string>& modes,
-                       const std::set<int>& torch_threads) {
-  TorchOutcome result;
+// The problem as torch_rnn.py reads it: recur's state_dict, `input` and `grad_output`.
+fs::path write_problem(const fs::path& dir, const cli::RecurRunner& recur) {
   SafeTensors problem;
   problem.tensors = recur.rnn().state_dict();
   problem.tensors["input"] = recur.input();
   problem.tensors["grad_output"] = recur.grad_output();
-  const fs::path weights = dir / "problem.safetensors", checked = dir / "torch.safetensors";
+  const fs::path weights = dir / "problem.safetensors";
   save_safetensors(weights.string(), problem);
+  return weights;
+}
+
+TorchOutcome run_torch(const Options& o, const fs::path& dir, const fs::path& weights,
+                       const BenchProblem& p, cli::RecurRunner& recur,
+                       const std::vector<std::string>& modes, const std::set<int>& torch_threads) {
+  TorchOutcome result;
+  const fs::path checked = dir / "torch.safetensors";
   std::string modes_arg, threads_arg;
   for (const auto& m : modes) modes_arg += (modes_arg.empty() ? "" : ",") + m;
   for (int t : torch_threads) threads_arg += (threads_arg.empty() ? "" : ",") + std::to_string(t);
-  const std::string base = quote(o.python) + " " + quote(o.torch_script) + " --problem " +
-                           cli::bench_descriptor(p) + " --weights " + quote(weights.string()) +
-                           " --modes " + modes_arg;
+  const std::string base = shell_quote(o.python) + " " + shell_quote(o.torch_script) +
+                           " --problem " + cli::bench_descriptor(p) + " --weights " +
+                           shell_quote(weights.string()) + " --modes " + modes_arg;
   std::string out;
-  if (run_command(base + " --validate " + quote(checked.string()), &out) != 0) {
+  if (run_command(base + " --validate " + shell_quote(checked.string()), &out) != 0) {
     result.status = "error: " + o.python + " " + o.torch_script + " failed (is torch installed?)";
     return result;
   }
@@ -353,17 +356,86 @@ std::string name_of(const BenchProblem& p) {
   return (p.alias.empty() ? "" : p.alias + " ") + "`" + cli::bench_descriptor(p) + "`";
 }
 
-void print_markdown(std::ostream& out, const std::vector<Row>& rows, const json& meta) {
+std::string mib(int64_t bytes) { return fixed(static_cast<double>(bytes) / 1048576.0, 1); }
+
+// A peer's peak (the highest of its steps), or "–" / "error".
+std::string memory_cell(const Row& r, const MemoryResult& m) {
+  if (!r.has_memory || m.status == "off") return "–";
+  return m.status == "ok" ? mib(m.peak()) : "error";
+}
+
+std::string memory_steps_cell(const MemoryResult& m) {
+  if (m.status == "off") return "–";
+  return m.status == "ok" ? mib(m.first()) + " / " + mib(m.later()) : "error";
+}
+
+std::string memory_ratio_cell(const Row& r) {
+  const MemoryResult &a = r.memory_recur, &b = r.memory_torch;
+  if (!r.has_memory || a.status != "ok" || b.status != "ok" || b.peak() <= 0) return "–";
+  return fixed(static_cast<double>(a.peak()) / static_cast<double>(b.peak()), 2);
+}
+
+void print_memory(std::ostream& out, const std::vector<Row>& rows) {
+  out << "\nPeak memory of a training step, MiB: the peak resident memory (VmHWM) during the step "
+         "over the resident memory before the first step, when weights, input and dy are "
+         "allocated and touched; each peer in a fresh process; first step / highest of the "
+         "later steps. recur/PyTorch compares the highest of all. Analytic: recur's saved "
+         "workspace + "
+         "every gradient (must be live at the end of backward), and recur's scratch + the "
+         "output. Code pages: file-backed resident memory (RssFile) that the steps added, "
+         "part of the peaks.\n\n";
+  out << "| problem | threads | recur | oneDNN | PyTorch | recur/PyTorch | kept after step 1, "
+         "recur / PyTorch | code pages, recur / PyTorch | workspace + gradients | scratch + "
+         "output |\n";
+  out << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const Row& r : rows) {
+    if (!r.has_memory) continue;
+    const AnalyticMemory& a = r.analytic;
+    const auto pair = [&](int64_t MemoryResult::*field) {
+      const auto one = [&](const MemoryResult& m) {
+        return m.status == "ok" ? mib(m.*field) : std::string("–");
+      };
+      return one(r.memory_recur) + " / " + one(r.memory_torch);
+    };
+    out << "| " << name_of(r.problem) << " | " << r.threads << " | "
+        << memory_steps_cell(r.memory_recur) << " | " << memory_steps_cell(r.memory_onednn) << " | "
+        << memory_steps_cell(r.memory_torch) << " | " << memory_ratio_cell(r) << " | "
+        << pair(&MemoryResult::retained) << " | " << pair(&MemoryResult::file) << " | "
+        << mib(a.workspace) << " + " << mib(a.gradients) << " = " << mib(a.workspace + a.gradients)
+        << " | " << mib(a.scratch) << " + " << mib(a.output) << " |\n";
+  }
+  bool notes = false;
+  for (const Row& r : rows)
+    for (const auto* m : {&r.memory_recur, &r.memory_onednn, &r.memory_torch})
+      if (r.has_memory && m->status != "ok" && m->status != "off") {
+        if (!notes) out << "\nNot measured:\n";
+        notes = true;
+        out << "- " << name_of(r.problem) << " " << r.threads << "t, "
+            << (m == &r.memory_recur    ? "recur"
+                : m == &r.memory_onednn ? "oneDNN"
+                                        : "PyTorch")
+            << ": " << m->status << "\n";
+      }
+}
+
+void print_markdown(std::ostream& out, const std::vector<Row>& rows, const json& meta,
+                    const Options& o) {
   out << "recur_bench, " << meta["date"].get<std::string>() << ", "
       << meta["cpu"].get<std::string>() << " (" << meta["cores"].get<int>() << " cores), oneDNN "
       << meta["onednn"].get<std::string>() << ", PyTorch " << meta["torch"].get<std::string>()
-      << "\n\n`" << meta["command"].get<std::string>() << "`\n\n";
-  out << "Median of " << meta["repeats"].get<int>() << " timed runs after "
+      << "\n\n`" << meta["command"].get<std::string>() << "`\n";
+  if (o.memory_only) {
+    print_memory(out, rows);
+    return;
+  }
+  out << "\nMedian of " << meta["repeats"].get<int>() << " timed runs after "
       << meta["warmup"].get<int>()
       << " warm-up runs. Ratios are recur's time over the peer's (below 1: recur is faster).\n\n";
   out << "| problem | mode | threads | recur | tokens/s | GFLOP/s | % of ceiling | oneDNN | "
-         "PyTorch | recur/oneDNN | recur/PyTorch |\n";
-  out << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+         "PyTorch | recur/oneDNN | recur/PyTorch |"
+      << (o.memory ? " recur MiB | oneDNN MiB | PyTorch MiB | memory recur/PyTorch |" : "")
+      << "\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+      << (o.memory ? "---:|---:|---:|---:|" : "") << "\n";
   for (const Row& r : rows) {
     const double t = r.recur.median;
     const double unit = per_unit(r, t);
@@ -375,7 +447,11 @@ void print_markdown(std::ostream& out, const std::vector<Row>& rows, const json&
         << fixed(static_cast<double>(r.problem.tokens()) / t, 0) << " | " << fixed(gflops, 1)
         << " | " << share << " | " << peer_cell(r, r.onednn, false) << " | "
         << peer_cell(r, r.torch, true) << " | " << ratio_cell(r, r.onednn) << " | "
-        << ratio_cell(r, r.torch) << " |\n";
+        << ratio_cell(r, r.torch) << " |";
+    if (o.memory)
+      out << " " << memory_cell(r, r.memory_recur) << " | " << memory_cell(r, r.memory_onednn)
+          << " | " << memory_cell(r, r.memory_torch) << " | " << memory_ratio_cell(r) << " |";
+    out << "\n";
   }
   out << "\nCeilings measured in this run (% of ceiling: of the faster GEMM at the row's "
          "threads, the square one or the problem's own shape): f32 GEMM (dnnl_sgemm, "
@@ -406,10 +482,24 @@ void print_markdown(std::ostream& out, const std::vector<Row>& rows, const json&
         out << "- " << name_of(r.problem) << " " << r.mode << " " << r.threads << "t, "
             << (peer == &r.onednn ? "oneDNN" : "PyTorch") << ": " << peer->status << "\n";
       }
+  if (o.memory) print_memory(out, rows);
 }
 
 json stats_json(const TimingStats& s) {
   return {{"median_s", s.median}, {"min_s", s.min}, {"max_s", s.max}, {"runs", s.runs}};
+}
+
+json memory_json(const MemoryResult& m) {
+  json j = {{"status", m.status}};
+  if (m.status == "ok")
+    j.update({{"peak_bytes", m.peak()},
+              {"first_step_bytes", m.first()},
+              {"later_steps_bytes", m.later()},
+              {"each_step_bytes", m.steps},
+              {"kept_after_first_step_bytes", m.retained},
+              {"file_backed_growth_bytes", m.file},
+              {"baseline_rss_bytes", m.baseline}});
+  return j;
 }
 
 json peer_json(const PeerResult& p) {
@@ -420,6 +510,22 @@ json peer_json(const PeerResult& p) {
     j["threads"] = p.threads;
   }
   return j;
+}
+
+// Fills row->memory_* for row->problem at row->threads: recur, and each peer in use, in a fresh
+// child process (harness/memory.h).
+void measure_memory(const Options& o, const fs::path& weights, bool use_onednn, bool use_torch,
+                    Row* row) {
+  const BenchProblem& p = row->problem;
+  std::cerr << cli::bench_descriptor(p) << " memory " << row->threads << "t" << std::endl;
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  row->has_memory = true;
+  row->analytic = analytic_memory(p, row->threads);
+  const int t = row->threads, steps = o.memory_steps;
+  row->memory_recur = probe_in_child(self, p, "recur", t, steps);
+  if (use_onednn) row->memory_onednn = probe_in_child(self, p, "onednn", t, steps);
+  if (use_torch)
+    row->memory_torch = probe_torch(o.python, o.torch_script, weights.string(), p, t, steps);
 }
 
 int run(const Options& o, const std::string& command) {
@@ -443,9 +549,15 @@ int run(const Options& o, const std::string& command) {
                {"repeats", o.repeats},
                {"ceiling_size", o.ceiling_size},
                {"tolerances", {{"output", kOutputTolerance}, {"gradients", kGradTolerance}}}};
+  if (o.memory)
+    meta["memory_definition"] =
+        "peak VmHWM during a training step minus VmRSS before the first step (weights, input, dy "
+        "allocated and touched, malloc_trim(0) first), each peer in a fresh process; the first "
+        "step, and the highest of steps 2.." +
+        std::to_string(o.memory_steps);
 
   std::map<int, double> square;
-  for (int t : threads) {
+  for (int t : o.memory_only ? std::vector<int>{} : threads) {
     omp_set_num_threads(t);
     square[t] = gemm_gflops(o.ceiling_size, o.ceiling_size, o.ceiling_size, false, 1,
                             std::max(3, o.repeats / 2));
@@ -464,13 +576,26 @@ int run(const Options& o, const std::string& command) {
       for (const std::string m : {"inference", "training"})
         if (has(o.modes, m)) modes.push_back(m);
     }
-    if (modes.empty()) continue;
+    if (modes.empty() || (o.memory_only && (p.stream || !has(o.modes, "training")))) continue;
     cli::RecurRunner recur(p);
+    const fs::path weights = use_torch ? write_problem(dir, recur) : fs::path();
+    if (o.memory_only) {  // training rows, measured in child processes; nothing timed
+      for (int t : threads) {
+        Row row;
+        row.problem = p;
+        row.mode = "training";
+        row.threads = t;
+        measure_memory(o, weights, use_onednn, use_torch, &row);
+        if (!row.memory_torch.version.empty()) meta["torch"] = row.memory_torch.version;
+        rows.push_back(row);
+      }
+      continue;
+    }
     omp_set_num_threads(threads.front());
     TorchOutcome torch;
     if (use_torch) {
       std::cerr << cli::bench_descriptor(p) << ": PyTorch" << std::endl;
-      torch = run_torch(o, dir, p, recur, modes, torch_threads);
+      torch = run_torch(o, dir, weights, p, recur, modes, torch_threads);
       if (!torch.version.empty()) meta["torch"] = torch.version;
       if (torch.status != "ok") std::cerr << "  PyTorch: " << torch.status << "\n";
     }
@@ -534,25 +659,44 @@ int run(const Options& o, const std::string& command) {
           }
           if (row.torch.threads == 0) row.torch.status = "error: no timing";
         }
+        if (o.memory && mode == "training") measure_memory(o, weights, use_onednn, use_torch, &row);
         rows.push_back(row);
       }
     }
   }
   fs::remove_all(dir);
 
-  print_markdown(std::cout, rows, meta);
+  print_markdown(std::cout, rows, meta, o);
   if (!o.json_path.empty()) {
     json j = meta;
     for (const Row& r : rows) {
       json row = {{"problem", cli::bench_descriptor(r.problem)},
                   {"alias", r.problem.alias},
                   {"mode", r.mode},
-                  {"threads", r.threads},
-                  {"tokens_per_run", r.problem.tokens()},
+                  {"threads", r.threads}};
+      if (r.has_memory) {
+        const AnalyticMemory& a = r.analytic;
+        row["memory"] = {{"recur", memory_json(r.memory_recur)},
+                         {"onednn", memory_json(r.memory_onednn)},
+                         {"pytorch", memory_json(r.memory_torch)},
+                         {"analytic_bytes",
+                          {{"recur_workspace", a.workspace},
+                           {"gradients", a.gradients},
+                           {"output", a.output},
+                           {"recur_scratch", a.scratch}}}};
+        if (r.memory_recur.status == "ok" && r.memory_torch.status == "ok")
+          row["memory"]["recur_over_pytorch"] = static_cast<double>(r.memory_recur.peak()) /
+                                                static_cast<double>(r.memory_torch.peak());
+      }
+      if (o.memory_only) {
+        j["rows"].push_back(row);
+        continue;
+      }
+      row.update({{"tokens_per_run", r.problem.tokens()},
                   {"flops_per_run", r.flops},
                   {"recur", stats_json(r.recur)},
                   {"onednn", peer_json(r.onednn)},
-                  {"pytorch", peer_json(r.torch)}};
+                  {"pytorch", peer_json(r.torch)}});
       if (r.problem.stream) {
         row["bound_s_per_step"] = r.bound_s;
         row["read_bandwidth_bytes_per_s"] = r.bandwidth;
@@ -625,6 +769,24 @@ int self_test() {
                               std::to_string(error) + ") " + why);
     }
   }
+  // The memory probe, in child processes as --memory runs it: each step's peak over the
+  // baseline must hold at least the gradients the step leaves behind (8 MiB of weight gradients
+  // here), and stay below a bound far above what either allocates, so that a probe reading the
+  // wrong field, unit or moment fails.
+  const BenchProblem small = cli::parse_bench_problem("lstm_t2_b2_i512_h512_l1_d1");
+  const AnalyticMemory a = analytic_memory(small, 1);
+  const int64_t bound = 8 * (a.workspace + a.gradients + a.scratch + a.output) + (64 << 20);
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  for (const std::string peer : {"recur", "onednn"}) {
+    const MemoryResult m = probe_in_child(self, small, peer, 1, 2);
+    expect(m.status == "ok" && m.first() >= a.gradients && m.later() >= a.gradients &&
+               m.peak() <= bound,
+           "memory probe " + peer + " " + cli::bench_descriptor(small) + ": " + m.status +
+               ", steps " + std::to_string(m.first() >> 10) + " / " +
+               std::to_string(m.later() >> 10) + " KiB over the baseline, gradients " +
+               std::to_string(a.gradients >> 10) + " KiB, bound " + std::to_string(bound >> 10) +
+               " KiB");
+  }
   std::cout << (failures ? std::to_string(failures) + " check(s) failed\n" : "all checks passed\n");
   return failures ? 1 : 0;
 }
@@ -634,7 +796,8 @@ int self_test() {
 
 int main(int argc, char** argv) {
   // The heap settings of the `recur` command (src/cli/main.cc), so that recur runs here as it
-  // runs there: freed activation buffers stay in the heap instead of being unmapped.
+  // runs there: freed activation buffers stay in the heap instead of being unmapped. Set before
+  // anything else, so the --memory-probe child measures recur under the same settings.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   recur::bench::Options o;
@@ -660,7 +823,22 @@ int main(int argc, char** argv) {
   app.add_option("--json", o.json_path, "also write every number to this JSON file");
   app.add_flag("--self-test", o.self_test,
                "check the descriptor parser and oneDNN against recur on small problems");
+  app.add_flag("--memory", o.memory,
+               "also the peak memory of each training row (recur and each peer in a fresh "
+               "process)");
+  app.add_flag("--memory-only", o.memory_only,
+               "only the peak memory of training steps: no ceilings, validation or timing");
+  app.add_option("--memory-steps", o.memory_steps,
+                 "training steps per memory measurement (>= 2): the first, and the highest of "
+                 "the later ones")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
+  // The child side of a memory measurement (harness/memory.h); not for users.
+  app.add_option("--memory-probe", o.memory_probe)->group("");
+  app.add_option("--probe-peer", o.probe_peer)->group("");
+  app.add_option("--probe-threads", o.probe_threads)->group("");
   CLI11_PARSE(app, argc, argv);
+  if (o.memory_only) o.memory = true;
   if (o.quick) {
     o.warmup = 1;
     o.repeats = 3;
@@ -669,6 +847,9 @@ int main(int argc, char** argv) {
   std::string command = "recur_bench";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   try {
+    if (!o.memory_probe.empty())
+      return recur::bench::memory_probe_main(o.memory_probe, o.probe_peer, o.probe_threads,
+                                             o.memory_steps);
     return o.self_test ? recur::bench::self_test() : recur::bench::run(o, command);
   } catch (const std::exception& e) {
     std::cerr << "recur_bench: error: " << e.what() << "\n";

@@ -8,6 +8,12 @@ the layer's state_dict under PyTorch's names, plus `input` [T, B, I] and `grad_o
   --validate OUT   writes what each mode computes to OUT (safetensors) and times nothing:
                    inference `output`; training `train.output`, `train.input` (d input) and
                    `train.<name>` (d parameter); stream `stream.output` [T, B, H].
+  --memory         measures the peak memory of --memory-steps training steps at the first
+                   --threads setting and prints one JSON line (bytes): VmRSS and RssFile before
+                   the first step (weights, input and dy loaded, malloc_trim(0) first), then
+                   per step VmHWM during it (reset by writing 5 to /proc/self/clear_refs),
+                   VmRSS and RssFile after it. The harness runs it in a fresh process per
+                   problem, as it runs recur's probe (bench/harness/memory.h).
   (default)        times each mode at each --threads setting and prints one JSON line per
                    (mode, threads): median/min/max seconds of a run over --repeats after --warmup.
 
@@ -18,6 +24,7 @@ Run it with Debian's /usr/bin/python3 (python3-torch); `scripts/setup --torch` i
 """
 
 import argparse
+import ctypes
 import json
 import os
 import statistics
@@ -101,6 +108,38 @@ def median_run(fn, warmup, repeats):
     return seconds
 
 
+def proc_memory():
+    """VmRSS, VmHWM and RssFile (file-backed resident pages: code) of this process, in bytes."""
+    fields = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:", "RssFile:")):
+                name, value = line.split(":")
+                fields[name] = int(value.split()[0]) * 1024
+    return fields["VmRSS"], fields["VmHWM"], fields["RssFile"]
+
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def memory_probe(p, threads, steps):
+    """Training steps, measured as recur's probe measures them (bench/harness/memory.h)."""
+    torch.set_num_threads(threads)
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    baseline, _, baseline_file = proc_memory()
+    measured = []
+    for _ in range(steps):
+        reset_peak()
+        p.training()
+        rss, hwm, rss_file = proc_memory()
+        measured.append({"hwm": hwm, "rss": rss, "rss_file": rss_file})
+    print(json.dumps({"peer": "pytorch", "threads": threads, "baseline_rss": baseline,
+                      "baseline_rss_file": baseline_file, "steps": measured,
+                      "torch": torch.__version__}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--problem", required=True, help="descriptor, e.g. lstm_t64_b32_i512_h512_l1_d1")
@@ -110,11 +149,17 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--validate", metavar="OUT")
+    ap.add_argument("--memory", action="store_true", help="peak memory of training steps")
+    ap.add_argument("--memory-steps", type=int, default=4)
     a = ap.parse_args()
     torch.manual_seed(0)
     p = Problem(a.problem, a.weights)
     modes = ["stream"] if p.stream else [m for m in a.modes.split(",") if m]
     run = {"inference": p.inference, "training": p.training, "stream": p.stream_run}
+
+    if a.memory:
+        memory_probe(p, int(a.threads.split(",")[0]), a.memory_steps)
+        return
 
     if a.validate:
         torch.set_num_threads(1)

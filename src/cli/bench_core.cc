@@ -169,6 +169,10 @@ RecurRunner::RecurRunner(const BenchProblem& p)
 void RecurRunner::inference() { out_ = rnn_.forward(x_).output; }
 
 void RecurRunner::training_step() {
+  // The last step's results go first, as the PyTorch peer sets its gradients to None: a step
+  // holds one set of gradients, not two (recur_bench --memory).
+  grads_ = RnnGrads();
+  out_ = Tensor();
   out_ = rnn_.forward_train(x_, {}, &ws_).output;
   grads_ = rnn_.backward(ws_, dy_);
 }
