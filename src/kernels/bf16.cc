@@ -2,7 +2,9 @@
 // the float GEMM on bf16-rounded copies elsewhere.
 #include "kernels/bf16.h"
 
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/dnnl_engine.h"
@@ -33,6 +35,33 @@ void round_rows(const float* __restrict x, int64_t rows, int64_t cols, int64_t l
                 float* __restrict y) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < cols; ++k) y[r * cols + k] = round_bf16(x[r * ld + k]);
+}
+
+// The matmul primitives already made on this thread, by shape: creating one (its primitive
+// descriptor) costs tens of microseconds, as much as a small product itself; the engine's
+// calls repeat the same few shapes every step.
+using MatmulKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, float>;
+
+const dnnl::matmul& matmul_for(const MatmulKey& key) {
+  thread_local std::map<MatmulKey, dnnl::matmul> made;
+  auto it = made.find(key);
+  if (it != made.end()) return it->second;
+  if (made.size() >= 256) made.clear();  // bounded: shapes change with every batch size
+  const auto [M, N, K, trans_a, trans_b, ldc, beta] = key;
+  using dnnl::memory;
+  const memory::desc src({M, K}, memory::data_type::bf16,
+                         trans_a ? memory::dims{1, M} : memory::dims{K, 1});
+  const memory::desc wei({K, N}, memory::data_type::bf16,
+                         trans_b ? memory::dims{1, K} : memory::dims{N, 1});
+  const memory::desc dst({M, N}, memory::data_type::f32, memory::dims{ldc, 1});
+  dnnl::primitive_attr attr;
+  if (beta != 0.0f) {
+    dnnl::post_ops sum;
+    sum.append_sum(beta);
+    attr.set_post_ops(sum);
+  }
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
+  return made.emplace(key, dnnl::matmul(pd)).first->second;
 }
 
 }  // namespace
@@ -93,16 +122,9 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, cons
                          trans_b ? memory::dims{1, K} : memory::dims{N, 1});
   const memory::desc dst({M, N}, memory::data_type::f32, memory::dims{ldc, 1});
   try {
-    dnnl::primitive_attr attr;
-    if (beta != 0.0f) {
-      dnnl::post_ops sum;
-      sum.append_sum(beta);
-      attr.set_post_ops(sum);
-    }
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
+    const dnnl::matmul& matmul = matmul_for({M, N, K, trans_a, trans_b, ldc, beta});
     memory ma(src, cpu_engine(), a), mb(wei, cpu_engine(), b), mc(dst, cpu_engine(), C);
-    dnnl::matmul(pd).execute(cpu_stream(),
-                             {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+    matmul.execute(cpu_stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
     cpu_stream().wait();
   } catch (const dnnl::error& e) {
     throw_error(std::string("gemm_bf16: oneDNN matmul failed: ") + e.what());

@@ -2,6 +2,8 @@
 // number of active rows, so variable-length batches pay no extra packing.
 #include "kernels/packed_gemm.h"
 
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "kernels/bf16.h"
@@ -29,6 +31,50 @@ T* lhs_copy(int64_t n) {
   return v.data();
 }
 
+// The primitives for one shape, made once per thread: creating them (primitive descriptors,
+// kernel selection) costs tens of microseconds, as much as a small layer's whole step
+// (recur_bench C7).
+struct Made {
+  dnnl::memory::desc given, weights;  // B as the caller stores it; packed
+  dnnl::reorder pack;                 // given -> packed
+  dnnl::matmul assign, accumulate;    // accumulate: made when asked for
+};
+
+using MadeKey = std::tuple<int64_t, int64_t, bool, bool, bool>;  // N, K, trans_b, acc, native
+
+const Made& made_for(const MadeKey& key) {
+  thread_local std::map<MadeKey, Made> made;
+  auto it = made.find(key);
+  if (it != made.end()) return it->second;
+  if (made.size() >= 256) made.clear();  // bounded
+  const auto [N, K, trans_b, accumulating, native] = key;
+  using dnnl::memory;
+  const auto in_type = native ? memory::data_type::bf16 : memory::data_type::f32;
+  const auto R = DNNL_RUNTIME_DIM_VAL;
+  const memory::desc src({R, K}, in_type, memory::dims{K, 1});
+  const memory::desc dst({R, N}, memory::data_type::f32, memory::dims{N, 1});
+  const memory::desc any({K, N}, in_type, memory::format_tag::any);
+  Made m;
+  // B [N, K] row-major is the [K, N] matrix Bᵀ stored column by column (tag ba).
+  m.given = memory::desc({K, N}, memory::data_type::f32,
+                         trans_b ? memory::format_tag::ba : memory::format_tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu_engine());
+  m.weights = pd.weights_desc();
+  m.assign = dnnl::matmul(pd);
+  if (accumulating) {
+    dnnl::post_ops sum;
+    sum.append_sum(1.0f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(sum);
+    const dnnl::matmul::primitive_desc pd_sum(dnnl::matmul::desc(src, any, dst), attr,
+                                              cpu_engine());
+    RECUR_ASSERT(pd_sum.weights_desc() == pd.weights_desc());
+    m.accumulate = dnnl::matmul(pd_sum);
+  }
+  m.pack =
+      dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), m.given, cpu_engine(), m.weights));
+  return made.emplace(key, std::move(m)).first->second;
+}
 }  // namespace
 
 PackedWeights::PackedWeights() = default;
@@ -51,30 +97,13 @@ void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, boo
       for (int64_t i = 0; i < N * K; ++i) rounded[i] = round_bf16(B[i]);
       B = rounded.data();
     }
-    const auto in_type = impl->native ? memory::data_type::bf16 : memory::data_type::f32;
-    const auto R = DNNL_RUNTIME_DIM_VAL;
-    const memory::desc src({R, K}, in_type, memory::dims{K, 1});
-    const memory::desc dst({R, N}, memory::data_type::f32, memory::dims{N, 1});
-    const memory::desc any({K, N}, in_type, memory::format_tag::any);
-    // B [N, K] row-major is the [K, N] matrix Bᵀ stored column by column (tag ba).
-    const memory::desc given({K, N}, memory::data_type::f32,
-                             trans_b ? memory::format_tag::ba : memory::format_tag::ab);
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu_engine());
-    impl->assign = dnnl::matmul(pd);
-    if (accumulating) {
-      dnnl::post_ops sum;
-      sum.append_sum(1.0f);
-      dnnl::primitive_attr attr;
-      attr.set_post_ops(sum);
-      const dnnl::matmul::primitive_desc pd_sum(dnnl::matmul::desc(src, any, dst), attr,
-                                                cpu_engine());
-      RECUR_ASSERT(pd_sum.weights_desc() == pd.weights_desc());
-      impl->accumulate = dnnl::matmul(pd_sum);
-      impl->can_accumulate = true;
-    }
-    impl->weights = memory(pd.weights_desc(), cpu_engine());
-    memory user(given, cpu_engine(), const_cast<float*>(B));
-    dnnl::reorder(user, impl->weights).execute(cpu_stream(), user, impl->weights);
+    const Made& made = made_for({N, K, trans_b, accumulating, impl->native});
+    impl->assign = made.assign;
+    impl->accumulate = made.accumulate;
+    impl->can_accumulate = accumulating;
+    impl->weights = memory(made.weights, cpu_engine());
+    memory user(made.given, cpu_engine(), const_cast<float*>(B));
+    made.pack.execute(cpu_stream(), user, impl->weights);
     cpu_stream().wait();
     impl_ = std::move(impl);
   } catch (const dnnl::error& e) {
