@@ -5,6 +5,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "recur/error.h"
 #include "recur/rng.h"
@@ -44,6 +45,33 @@ double gemm_gflops(int64_t M, int64_t N, int64_t K, bool trans_b, int warmup, in
         const dnnl_status_t status = dnnl_sgemm('N', trans_b ? 'T' : 'N', M, N, K, 1.0f, a.data(),
                                                 K, b.data(), trans_b ? K : N, 0.0f, c.data(), N);
         RECUR_CHECK(status == dnnl_success, "dnnl_sgemm failed");
+      },
+      warmup, repeats);
+  return 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) / s.median *
+         1e-9;
+}
+
+double gemm_gflops_bf16(int64_t M, int64_t N, int64_t K, bool trans_b, int warmup, int repeats) {
+  using dnnl::memory;
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  const memory::desc a_md({M, K}, memory::data_type::bf16, memory::format_tag::ab);
+  const memory::desc b_md({K, N}, memory::data_type::bf16,
+                          trans_b ? memory::format_tag::ba : memory::format_tag::ab);
+  const memory::desc c_md({M, N}, memory::data_type::f32, memory::format_tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), eng);
+  const dnnl::matmul matmul(pd);
+  memory a(a_md, eng), b(b_md, eng), c(c_md, eng);
+  auto fill = [](const memory& m, int64_t n) {  // bf16 values in [-1, 1]: 0xbf80 = -1
+    auto* p = static_cast<uint16_t*>(m.get_data_handle());
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<uint16_t>(0x3c00 + (i * 37) % 0x0380);
+  };
+  fill(a, M * K);
+  fill(b, K * N);
+  const cli::TimingStats s = cli::time_calls(
+      [&] {
+        matmul.execute(strm, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+        strm.wait();
       },
       warmup, repeats);
   return 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) / s.median *

@@ -458,6 +458,11 @@ void print_markdown(std::ostream& out, const std::vector<Row>& rows, const json&
       << meta["ceiling_size"].get<int64_t>() << "³)";
   for (const auto& [threads, g] : meta["gemm_square_gflops"].items())
     out << ", " << threads << " thread(s) " << fixed(g.get<double>(), 0) << " GFLOP/s";
+  if (meta.contains("gemm_bf16_square_gflops")) {
+    out << "; bf16 GEMM (oneDNN matmul, bf16 inputs, f32 result; the ceiling of _bf16 rows)";
+    for (const auto& [threads, g] : meta["gemm_bf16_square_gflops"].items())
+      out << ", " << threads << " thread(s) " << fixed(g.get<double>(), 0) << " GFLOP/s";
+  }
   out << ".\n";
   std::set<std::string> seen;
   for (const Row& r : rows) {
@@ -556,13 +561,22 @@ int run(const Options& o, const std::string& command) {
         "step, and the highest of steps 2.." +
         std::to_string(o.memory_steps);
 
-  std::map<int, double> square;
+  std::map<int, double> square, square_bf16;
+  const bool any_bf16 = std::any_of(problems.begin(), problems.end(),
+                                    [](const BenchProblem& p) { return p.bf16 && !p.stream; });
   for (int t : o.memory_only ? std::vector<int>{} : threads) {
     omp_set_num_threads(t);
     square[t] = gemm_gflops(o.ceiling_size, o.ceiling_size, o.ceiling_size, false, 1,
                             std::max(3, o.repeats / 2));
     std::cerr << "GEMM ceiling, " << t << " thread(s): " << fixed(square[t], 1) << " GFLOP/s\n";
     meta["gemm_square_gflops"][std::to_string(t)] = square[t];
+    if (any_bf16) {
+      square_bf16[t] = gemm_gflops_bf16(o.ceiling_size, o.ceiling_size, o.ceiling_size, false, 1,
+                                        std::max(3, o.repeats / 2));
+      std::cerr << "bf16 GEMM ceiling, " << t << " thread(s): " << fixed(square_bf16[t], 1)
+                << " GFLOP/s\n";
+      meta["gemm_bf16_square_gflops"][std::to_string(t)] = square_bf16[t];
+    }
   }
 
   const fs::path dir = fs::temp_directory_path() / ("recur_bench." + std::to_string(getpid()));
@@ -578,14 +592,17 @@ int run(const Options& o, const std::string& command) {
     }
     if (modes.empty() || (o.memory_only && (p.stream || !has(o.modes, "training")))) continue;
     cli::RecurRunner recur(p);
-    const fs::path weights = use_torch ? write_problem(dir, recur) : fs::path();
+    // bf16 problems have no PyTorch peer: PyTorch 1.13 has no bf16 recurrent layer on the CPU
+    // that computes what recur's bf16 mode does (bf16 GEMM inputs, float state).
+    const bool torch_here = use_torch && !p.bf16;
+    const fs::path weights = torch_here ? write_problem(dir, recur) : fs::path();
     if (o.memory_only) {  // training rows, measured in child processes; nothing timed
       for (int t : threads) {
         Row row;
         row.problem = p;
         row.mode = "training";
         row.threads = t;
-        measure_memory(o, weights, use_onednn, use_torch, &row);
+        measure_memory(o, weights, use_onednn, torch_here, &row);
         if (!row.memory_torch.version.empty()) meta["torch"] = row.memory_torch.version;
         rows.push_back(row);
       }
@@ -593,7 +610,7 @@ int run(const Options& o, const std::string& command) {
     }
     omp_set_num_threads(threads.front());
     TorchOutcome torch;
-    if (use_torch) {
+    if (torch_here) {
       std::cerr << cli::bench_descriptor(p) << ": PyTorch" << std::endl;
       torch = run_torch(o, dir, weights, p, recur, modes, torch_threads);
       if (!torch.version.empty()) meta["torch"] = torch.version;
@@ -606,8 +623,8 @@ int run(const Options& o, const std::string& command) {
         bandwidth = read_bandwidth(cli::bench_weight_bytes(p), 5, std::max(51, o.repeats));
         bound = static_cast<double>(cli::bench_weight_bytes(p)) / bandwidth;
       } else {
-        shape = gemm_gflops(p.T * p.B, gate_count(p.mode) * p.H, p.I, true, 1,
-                            std::max(3, o.repeats / 2));
+        shape = (p.bf16 ? gemm_gflops_bf16 : gemm_gflops)(p.T * p.B, gate_count(p.mode) * p.H, p.I,
+                                                          true, 1, std::max(3, o.repeats / 2));
       }
       for (const std::string& mode : modes) {
         std::cerr << cli::bench_descriptor(p) << " " << mode << " " << t << "t" << std::endl;
@@ -616,7 +633,7 @@ int run(const Options& o, const std::string& command) {
         row.mode = mode;
         row.threads = t;
         row.flops = cli::bench_forward_flops(p) * (mode == "training" ? 3 : 1);
-        row.ceiling_gflops = square[t];
+        row.ceiling_gflops = p.bf16 ? square_bf16[t] : square[t];
         row.shape_gflops = shape;
         row.bound_s = bound;
         row.bandwidth = bandwidth;
@@ -659,7 +676,8 @@ int run(const Options& o, const std::string& command) {
           }
           if (row.torch.threads == 0) row.torch.status = "error: no timing";
         }
-        if (o.memory && mode == "training") measure_memory(o, weights, use_onednn, use_torch, &row);
+        if (o.memory && mode == "training")
+          measure_memory(o, weights, use_onednn, torch_here, &row);
         rows.push_back(row);
       }
     }
