@@ -41,6 +41,9 @@ struct SequenceModelConfig {
   int64_t attention_size = 64;   // attention: size of the scoring layer
   std::vector<int64_t> head;     // hidden sizes of the MLP head (ReLU), may be empty
   int64_t outputs = 2;           // classes, or values to predict
+  // Of the recurrent layers' matrix products (see recur::Precision); the rest stays float.
+  // Saved with the model, so eval and predict run as training did.
+  Precision precision = Precision::kFloat32;
 
   std::string to_json() const;
   static SequenceModelConfig from_json(const std::string& json);

@@ -153,7 +153,7 @@ SeriesData series_data(const std::map<std::string, std::string>& info, const std
 struct CommonArgs {
   std::string data, data_dir, out, log;
   SequenceModelConfig config;
-  std::string cell = "gru", head;
+  std::string cell = "gru", head, precision = "f32";
   FitOptions fit;
   int threads = 0;
   int64_t log_every = 50;
@@ -164,6 +164,10 @@ void add_common(CLI::App* cmd, CommonArgs* a, bool recurrent) {
   cmd->add_option("--out", a->out, "checkpoint to write (safetensors)")->required();
   if (recurrent) {
     cmd->add_option("--cell", a->cell, "lstm, gru, rnn or rnn_relu")->capture_default_str();
+    cmd->add_option("--precision", a->precision,
+                    "f32, or bf16: the recurrent layers' matrix products on bf16 inputs with "
+                    "float accumulation (twice the rate on CPUs with avx512_bf16)")
+        ->capture_default_str();
     cmd->add_option("--hidden", a->config.hidden, "hidden size")->capture_default_str();
     cmd->add_option("--layers", a->config.layers, "recurrent layers")->capture_default_str();
     cmd->add_flag("--bidirectional", a->config.bidirectional, "both directions, concatenated");
@@ -281,6 +285,7 @@ void run_train_classify(ClassifyArgs a) {
   cfg.task = "classify";
   cfg.model = a.mlp ? "mlp" : "rnn";
   cfg.cell = parse_cell(c.cell);
+  cfg.precision = parse_precision(c.precision);
   cfg.outputs = static_cast<int64_t>(d.class_names.size());
   cfg.head = parse_sizes(c.head, "--head");
   if (is_images(c.data)) {
@@ -330,6 +335,7 @@ void run_train_forecast(ForecastArgs a) {
   SequenceModelConfig& cfg = c.config;
   cfg.task = "regress";
   cfg.cell = parse_cell(c.cell);
+  cfg.precision = parse_precision(c.precision);
   cfg.feature_size = 1;
   cfg.outputs = a.horizon;
   cfg.head = parse_sizes(c.head, "--head");

@@ -34,6 +34,7 @@ std::string SequenceModelConfig::to_json() const {
             {"attention_size", attention_size},
             {"head", head},
             {"outputs", outputs}};
+  if (precision != Precision::kFloat32) j["precision"] = precision_name(precision);
   return j.dump();
 }
 
@@ -57,6 +58,9 @@ SequenceModelConfig SequenceModelConfig::from_json(const std::string& text) {
     c.attention_size = j.at("attention_size").get<int64_t>();
     c.head = j.at("head").get<std::vector<int64_t>>();
     c.outputs = j.at("outputs").get<int64_t>();
+    // absent in f32 models and in checkpoints from before bf16
+    if (j.contains("precision"))
+      c.precision = parse_precision(j.at("precision").get<std::string>());
   } catch (const json::exception& e) {
     throw_error(std::string("sequence model config: ") + e.what());
   }
@@ -191,6 +195,7 @@ SequenceModel::SequenceModel(const SequenceModelConfig& config, uint64_t seed)
     o.num_layers = config_.layers;
     o.bidirectional = config_.bidirectional;
     o.dropout = config_.dropout;
+    o.precision = config_.precision;
     rnn_ = std::make_unique<nn::Recurrent>(o, seed + 1, "rnn.");
     width = D * config_.hidden * (config_.pooling == "mean+max" ? 2 : 1);
     if (config_.pooling == "attention") {

@@ -70,6 +70,23 @@ TEST_F(LmCli, TrainThenNextGenerateAndEval) {
   EXPECT_LT(e["bpc"].get<double>(), 0.5);
 }
 
+// bf16 learns the tiny corpus too, and the precision is saved with the model.
+TEST_F(LmCli, Bf16TrainsAndIsSaved) {
+  train("--steps 300 --dropout 0 --precision bf16 --log log.jsonl");
+  const std::string log = read_text("log.jsonl");
+  const auto last = nlohmann::json::parse(log.substr(log.rfind('\n', log.size() - 2) + 1));
+  EXPECT_LT(last["train_loss"].get<double>(), 0.3);
+  const SafeTensors m = load_safetensors(path("m.safetensors"));
+  EXPECT_NE(m.metadata.at("recur.config").find("\"precision\":\"bf16\""), std::string::npos);
+  ASSERT_EQ(run("generate --model m.safetensors --prime 'the c' --temperature 0 --length 40 "
+                "--stop-at-newline"),
+            0)
+      << read_text("err.txt");
+  EXPECT_EQ(read_text("out.txt"), "the cat sat on the mat\n");
+  expect_error("train lm --data corpus.txt --out x.safetensors --precision fp16",
+               "unknown precision 'fp16'; expected f32 or bf16");
+}
+
 TEST_F(LmCli, ResumeEqualsStraightRun) {
   train("--steps 24 --dropout 0.2");
   const SafeTensors straight = load_safetensors(path("m.safetensors"));

@@ -249,6 +249,14 @@ TEST(SequenceModel, ConfigErrorsAndJsonRoundTrip) {
   SequenceModelConfig e = c;
   e.embed_dropout = 0.25f;
   EXPECT_EQ(SequenceModelConfig::from_json(e.to_json()).embed_dropout, 0.25f);
+  // precision: saved when bf16, f32 when absent (older checkpoints); a bad name is an Error.
+  SequenceModelConfig p = c;
+  p.precision = Precision::kBfloat16;
+  EXPECT_EQ(SequenceModelConfig::from_json(p.to_json()).precision, Precision::kBfloat16);
+  EXPECT_EQ(SequenceModelConfig::from_json(c.to_json()).precision, Precision::kFloat32);
+  nlohmann::json wrong = nlohmann::json::parse(p.to_json());
+  wrong["precision"] = "fp8";
+  EXPECT_THROW(SequenceModelConfig::from_json(wrong.dump()), Error);
 }
 
 TEST(SequenceModel, MeanMaxPoolingConcatenatesBothPools) {
