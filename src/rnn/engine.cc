@@ -86,6 +86,9 @@ void product(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
 // 1 thread: 6.6 ms unpacked against 7.2 ms packed).
 constexpr int64_t kPackFromSteps = 4;
 constexpr int64_t kPackFromRows = 2;
+// Unpacked products of at most this many rows read the weights on every core
+// (kernels::gemm_split_n): they are bound by reading the weights.
+constexpr int64_t kSplitUpToRows = 1;
 
 template <typename S>
 class StepProduct {
@@ -125,6 +128,9 @@ class StepProduct<float> {
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
     if (packed_)
       weights_.multiply(M, A, C, accumulate);
+    else if (!bf16_ && M <= kSplitUpToRows)
+      kernels::gemm_split_n(false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
+                            accumulate ? 1.0f : 0.0f, C, N_);
     else
       product<float>(bf16_, false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
                      accumulate ? 1.0f : 0.0f, C, N_);

@@ -4,8 +4,9 @@
 //
 // How each product runs, by measurement on the 2-core AVX-512 machine (recur_bench S1, C3):
 // float with a batch of one: sgemm's matrix-vector path on a private copy of the weights (it
-// beat oneDNN's packed matmul there); larger batches and bf16: weights packed once
-// (kernels::PackedWeights), bf16 halving the bytes every step must read.
+// beat oneDNN's packed matmul there), the rows split over the threads (gemm_split_n); larger
+// batches and bf16: weights packed once (kernels::PackedWeights), bf16 halving the bytes every step
+// must read.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -37,7 +38,7 @@ class FixedProduct {
     if (packed_)
       packed_->multiply(M, A, C, false);
     else
-      kernels::gemm<float>(false, true, M, N_, K_, 1.0f, A, K_, copy_.data(), K_, 0.0f, C, N_);
+      kernels::gemm_split_n(false, true, M, N_, K_, A, K_, copy_.data(), K_, 0.0f, C, N_);
   }
 
  private:
