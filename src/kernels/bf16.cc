@@ -42,8 +42,13 @@ void round_rows(const float* __restrict x, int64_t rows, int64_t cols, int64_t l
 // calls repeat the same few shapes every step.
 using MatmulKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, float>;
 
-const dnnl::matmul& matmul_for(const MatmulKey& key) {
-  thread_local std::map<MatmulKey, dnnl::matmul> made;
+struct Matmul {
+  dnnl::memory::desc src, wei, dst;  // bf16 op(A) [M, K], bf16 op(B) [K, N], f32 C [M, N]
+  dnnl::matmul prim;
+};
+
+const Matmul& matmul_for(const MatmulKey& key) {
+  thread_local std::map<MatmulKey, Matmul> made;
   auto it = made.find(key);
   if (it != made.end()) return it->second;
   if (made.size() >= 256) made.clear();  // bounded: shapes change with every batch size
@@ -61,7 +66,7 @@ const dnnl::matmul& matmul_for(const MatmulKey& key) {
     attr.set_post_ops(sum);
   }
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
-  return made.emplace(key, dnnl::matmul(pd)).first->second;
+  return made.emplace(key, Matmul{src, wei, dst, dnnl::matmul(pd)}).first->second;
 }
 
 }  // namespace
@@ -116,15 +121,10 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, cons
   to_bf16(A, a_rows, a_cols, lda, a);
   to_bf16(B, b_rows, b_cols, ldb, b);
   using dnnl::memory;
-  const memory::desc src({M, K}, memory::data_type::bf16,
-                         trans_a ? memory::dims{1, M} : memory::dims{K, 1});
-  const memory::desc wei({K, N}, memory::data_type::bf16,
-                         trans_b ? memory::dims{1, K} : memory::dims{N, 1});
-  const memory::desc dst({M, N}, memory::data_type::f32, memory::dims{ldc, 1});
   try {
-    const dnnl::matmul& matmul = matmul_for({M, N, K, trans_a, trans_b, ldc, beta});
-    memory ma(src, cpu_engine(), a), mb(wei, cpu_engine(), b), mc(dst, cpu_engine(), C);
-    matmul.execute(cpu_stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+    const Matmul& m = matmul_for({M, N, K, trans_a, trans_b, ldc, beta});
+    memory ma(m.src, cpu_engine(), a), mb(m.wei, cpu_engine(), b), mc(m.dst, cpu_engine(), C);
+    m.prim.execute(cpu_stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
     cpu_stream().wait();
   } catch (const dnnl::error& e) {
     throw_error(std::string("gemm_bf16: oneDNN matmul failed: ") + e.what());

@@ -19,6 +19,8 @@ struct PackedWeights::Impl {
   bool can_accumulate = false;
   bool bf16 = false;    // inputs rounded to bf16
   bool native = false;  // ... and multiplied by oneDNN's bf16 matmul (else rounded floats)
+  // A and C by (M, ldc)
+  mutable std::map<std::pair<int64_t, int64_t>, std::pair<dnnl::memory, dnnl::memory>> operands;
 };
 
 namespace {
@@ -40,24 +42,26 @@ struct Made {
   dnnl::matmul assign, accumulate;    // accumulate: made when asked for
 };
 
-using MadeKey = std::tuple<int64_t, int64_t, bool, bool, bool>;  // N, K, trans_b, acc, native
+// N, K, trans_b, accumulating, native bf16, ldb
+using MadeKey = std::tuple<int64_t, int64_t, bool, bool, bool, int64_t>;
 
 const Made& made_for(const MadeKey& key) {
   thread_local std::map<MadeKey, Made> made;
   auto it = made.find(key);
   if (it != made.end()) return it->second;
   if (made.size() >= 256) made.clear();  // bounded
-  const auto [N, K, trans_b, accumulating, native] = key;
+  const auto [N, K, trans_b, accumulating, native, ldb] = key;
   using dnnl::memory;
   const auto in_type = native ? memory::data_type::bf16 : memory::data_type::f32;
   const auto R = DNNL_RUNTIME_DIM_VAL;
   const memory::desc src({R, K}, in_type, memory::dims{K, 1});
-  const memory::desc dst({R, N}, memory::data_type::f32, memory::dims{N, 1});
+  // Row stride at run time too: C may be a column block of a wider matrix.
+  const memory::desc dst({R, N}, memory::data_type::f32, memory::dims{R, 1});
   const memory::desc any({K, N}, in_type, memory::format_tag::any);
   Made m;
   // B [N, K] row-major is the [K, N] matrix Bᵀ stored column by column (tag ba).
   m.given = memory::desc({K, N}, memory::data_type::f32,
-                         trans_b ? memory::format_tag::ba : memory::format_tag::ab);
+                         trans_b ? memory::dims{1, ldb} : memory::dims{ldb, 1});
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu_engine());
   m.weights = pd.weights_desc();
   m.assign = dnnl::matmul(pd);
@@ -83,7 +87,8 @@ PackedWeights::PackedWeights(PackedWeights&&) noexcept = default;
 PackedWeights& PackedWeights::operator=(PackedWeights&&) noexcept = default;
 
 void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, bool accumulating,
-                         bool bf16) {
+                         bool bf16, int64_t ldb) {
+  if (ldb == 0) ldb = trans_b ? K : N;
   using dnnl::memory;
   try {
     auto impl = std::make_unique<Impl>();
@@ -91,13 +96,16 @@ void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, boo
     impl->K = K;
     impl->bf16 = bf16;
     impl->native = bf16 && bf16_native();
-    std::vector<float> rounded;  // the portable bf16 path packs bf16-rounded floats
-    if (bf16 && !impl->native) {
-      rounded.resize(N * K);
-      for (int64_t i = 0; i < N * K; ++i) rounded[i] = round_bf16(B[i]);
+    std::vector<float> rounded;   // the portable bf16 path packs bf16-rounded floats
+    if (bf16 && !impl->native) {  // rounded into a dense copy
+      const int64_t rows = trans_b ? N : K, cols = trans_b ? K : N;
+      rounded.resize(rows * cols);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0; k < cols; ++k) rounded[r * cols + k] = round_bf16(B[r * ldb + k]);
       B = rounded.data();
+      ldb = cols;
     }
-    const Made& made = made_for({N, K, trans_b, accumulating, impl->native});
+    const Made& made = made_for({N, K, trans_b, accumulating, impl->native, ldb});
     impl->assign = made.assign;
     impl->accumulate = made.accumulate;
     impl->can_accumulate = accumulating;
@@ -111,7 +119,8 @@ void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, boo
   }
 }
 
-void PackedWeights::multiply(int64_t M, const float* A, float* C, bool accumulate) const {
+void PackedWeights::multiply(int64_t M, const float* A, float* C, bool accumulate,
+                             int64_t ldc) const {
   RECUR_ASSERT(impl_ != nullptr && (!accumulate || impl_->can_accumulate));
   if (M == 0) return;
   using dnnl::memory;
@@ -125,11 +134,26 @@ void PackedWeights::multiply(int64_t M, const float* A, float* C, bool accumulat
     for (int64_t i = 0; i < M * K; ++i) a[i] = round_bf16(A[i]);
     A = a;
   }
-  const memory::desc src({M, K}, impl_->native ? memory::data_type::bf16 : memory::data_type::f32,
-                         memory::dims{K, 1});
-  const memory::desc dst({M, impl_->N}, memory::data_type::f32, memory::dims{impl_->N, 1});
   try {
-    memory a(src, cpu_engine(), const_cast<float*>(A)), c(dst, cpu_engine(), C);
+    // The memory objects for this M, made once (a variable-length batch has a few M values):
+    // making two per call cost about 7 % of a small layer's step (recur_bench C7).
+    if (ldc == 0) ldc = impl_->N;
+    auto it = impl_->operands.find({M, ldc});
+    if (it == impl_->operands.end()) {
+      const memory::desc src({M, K},
+                             impl_->native ? memory::data_type::bf16 : memory::data_type::f32,
+                             memory::dims{K, 1});
+      const memory::desc dst({M, impl_->N}, memory::data_type::f32, memory::dims{ldc, 1});
+      it = impl_->operands
+               .emplace(std::make_pair(M, ldc),
+                        std::make_pair(memory(src, cpu_engine(), const_cast<float*>(A)),
+                                       memory(dst, cpu_engine(), C)))
+               .first;
+    }
+    memory& a = it->second.first;
+    memory& c = it->second.second;
+    a.set_data_handle(const_cast<float*>(A));
+    c.set_data_handle(C);
     (accumulate ? impl_->accumulate : impl_->assign)
         .execute(cpu_stream(),
                  {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, impl_->weights}, {DNNL_ARG_DST, c}});

@@ -22,10 +22,12 @@ class PackedWeights {
   // Copies B; later changes to B are not seen. `accumulating` prepares multiply(.., true) too.
   // `bf16`: B and every A are rounded to bf16 and the products accumulated in float
   // (kernels/bf16.h), on oneDNN's bf16 matmul where the CPU has it.
+  // `ldb`: B's row stride when it is a block of a wider matrix (0: dense, K or N).
   void pack(const float* B, int64_t N, int64_t K, bool trans_b, bool accumulating = false,
-            bool bf16 = false);
+            bool bf16 = false, int64_t ldb = 0);
   // C[M, N] = A[M, K] · op(B), or C += ... when `accumulate`. A and C contiguous rows.
-  void multiply(int64_t M, const float* A, float* C, bool accumulate) const;
+  // `ldc`: C's row stride when C is a column block of a wider matrix (0: dense, N).
+  void multiply(int64_t M, const float* A, float* C, bool accumulate, int64_t ldc = 0) const;
 
  private:
   struct Impl;

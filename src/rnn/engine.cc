@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 #include <numeric>
 #include <string>
@@ -89,6 +90,9 @@ constexpr int64_t kPackFromRows = 2;
 // Unpacked products of at most this many rows read the weights on every core
 // (kernels::gemm_split_n): they are bound by reading the weights.
 constexpr int64_t kSplitUpToRows = 1;
+// Packed products are split into two column blocks, one per thread, from this many columns
+// per block on.
+constexpr int64_t kSplitFromColumns = 64;
 
 template <typename S>
 class StepProduct {
@@ -115,6 +119,10 @@ template <>
 class StepProduct<float> {
  public:
   // bf16 packs from one row on: halving the bytes read pays for a matrix-vector product too.
+  // With two threads free (not inside a bidirectional layer's two directions), the packed
+  // weights are two column blocks, each packed, kept and multiplied by its own thread: every
+  // per-step product is then two single-threaded ones, without oneDNN splitting a small
+  // product at every step.
   StepProduct(const float* w, int64_t N, int64_t K, bool trans_w, bool accumulating, int64_t steps,
               int64_t rows, bool bf16)
       : w_(w),
@@ -123,24 +131,46 @@ class StepProduct<float> {
         trans_w_(trans_w),
         bf16_(bf16),
         packed_(steps >= kPackFromSteps && (rows >= kPackFromRows || bf16)) {
-    if (packed_) weights_.pack(w, N, K, trans_w, accumulating, bf16);
+    if (!packed_) return;
+    split_ = N >= 2 * kSplitFromColumns && !omp_in_parallel() && omp_get_max_threads() >= 2 &&
+             !getenv("RECUR_NO_SPLIT_PACK");
+    if (!split_) {
+      weights_[0].pack(w, N, K, trans_w, accumulating, bf16);
+      return;
+    }
+    half_ = (N / 2 + 15) / 16 * 16;
+#pragma omp parallel num_threads(2)
+    {
+      const int t = omp_get_thread_num();
+      const int64_t n0 = t == 0 ? 0 : half_, n = t == 0 ? half_ : N - half_;
+      // Column block of op(W): rows of W when transposed, columns otherwise.
+      weights_[t].pack(trans_w ? w + n0 * K : w + n0, n, K, trans_w, accumulating, bf16,
+                       trans_w ? K : N);
+    }
   }
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
-    if (packed_)
-      weights_.multiply(M, A, C, accumulate);
-    else if (!bf16_ && M <= kSplitUpToRows)
+    if (packed_ && split_) {
+#pragma omp parallel num_threads(2)
+      {
+        const int t = omp_get_thread_num();
+        weights_[t].multiply(M, A, C + (t == 0 ? 0 : half_), accumulate, N_);
+      }
+    } else if (packed_) {
+      weights_[0].multiply(M, A, C, accumulate);
+    } else if (!bf16_ && M <= kSplitUpToRows) {
       kernels::gemm_split_n(false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
                             accumulate ? 1.0f : 0.0f, C, N_);
-    else
+    } else {
       product<float>(bf16_, false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
                      accumulate ? 1.0f : 0.0f, C, N_);
+    }
   }
 
  private:
   const float* w_;
-  int64_t N_, K_;
-  bool trans_w_, bf16_, packed_;
-  kernels::PackedWeights weights_;
+  int64_t N_, K_, half_ = 0;
+  bool trans_w_, bf16_, packed_, split_ = false;
+  kernels::PackedWeights weights_[2];
 };
 
 struct Dims {

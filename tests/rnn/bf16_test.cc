@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/random_tensor.h"
 #include "recur/error.h"
 #include "recur/rng.h"
 #include "recur/rnn.h"
@@ -18,12 +19,7 @@
 namespace recur {
 namespace {
 
-Tensor random_tensor(Shape shape, uint64_t seed, float scale = 1.0f) {
-  Tensor t(std::move(shape));
-  Rng rng(seed);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = scale * rng.normal();
-  return t;
-}
+using testing::random_tensor;
 
 struct Results {
   std::vector<double> output, h_n, dx, dh0;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/random_tensor.h"
 #include "recur/error.h"
 #include "recur/rng.h"
 #include "recur/rnn.h"
@@ -16,12 +17,7 @@
 namespace recur {
 namespace {
 
-Tensor random_tensor(Shape shape, uint64_t seed, float scale = 1.0f) {
-  Tensor t(std::move(shape));
-  Rng rng(seed);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = scale * rng.normal();
-  return t;
-}
+using testing::random_tensor;
 
 float max_abs_diff(const float* a, const float* b, int64_t n) {
   float worst = 0;
@@ -260,13 +256,14 @@ INSTANTIATE_TEST_SUITE_P(Modes, PerMode,
 // times the steps), so it is a small multiple of that times float epsilon.
 struct OddShape {
   int64_t T, B, I, H;
+  bool bidirectional = true;  // one direction: the per-step products split over two threads
 };
 
 class FastVsReference : public ::testing::TestWithParam<std::tuple<RnnMode, OddShape>> {};
 
 TEST_P(FastVsReference, Agree) {
   auto [mode, s] = GetParam();
-  RnnOptions o = options(mode, 2, true);
+  RnnOptions o = options(mode, 2, s.bidirectional);
   o.input_size = s.I;
   o.hidden_size = s.H;
   Rnn rnn(o, 19);
@@ -314,16 +311,21 @@ TEST_P(FastVsReference, Agree) {
   check(y.output.data(), out.data(), out.size(), "output");
   check(g.input.data(), dx.data(), dx.size(), "grad input");
   check(g.parameters.at("weight_hh_l0").data(), gd[0].w_hh.data(), gd[0].w_hh.size(), "w_hh");
-  check(g.parameters.at("weight_ih_l1_reverse").data(), gd[3].w_ih.data(), gd[3].w_ih.size(),
-        "w_ih_l1_reverse");
-  check(g.parameters.at("bias_hh_l1").data(), gd[2].b_hh.data(), gd[2].b_hh.size(), "b_hh_l1");
+  const size_t D = s.bidirectional ? 2 : 1;  // gd index: layer * D + direction
+  check(g.parameters.at("weight_hh_l1").data(), gd[D].w_hh.data(), gd[D].w_hh.size(), "w_hh_l1");
+  check(g.parameters.at("bias_hh_l1").data(), gd[D].b_hh.data(), gd[D].b_hh.size(), "b_hh_l1");
+  if (s.bidirectional)
+    check(g.parameters.at("weight_ih_l1_reverse").data(), gd[3].w_ih.data(), gd[3].w_ih.size(),
+          "w_ih_l1_reverse");
 }
 
 INSTANTIATE_TEST_SUITE_P(
     OddShapes, FastVsReference,
     ::testing::Combine(::testing::Values(RnnMode::kRnnTanh, RnnMode::kLstm, RnnMode::kGru),
                        ::testing::Values(OddShape{1, 1, 3, 17}, OddShape{7, 1, 33, 15},
-                                         OddShape{3, 5, 1, 31}, OddShape{9, 3, 20, 1})));
+                                         OddShape{3, 5, 1, 31}, OddShape{9, 3, 20, 1},
+                                         OddShape{6, 3, 9, 136, false},
+                                         OddShape{5, 1, 7, 150, false})));
 
 }  // namespace
 }  // namespace recur

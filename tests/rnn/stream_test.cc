@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/random_tensor.h"
 #include "recur/error.h"
 #include "recur/rng.h"
 #include "recur/rnn.h"
@@ -13,12 +14,7 @@
 namespace recur {
 namespace {
 
-Tensor random_tensor(Shape shape, uint64_t seed, float scale = 1.0f) {
-  Tensor t(std::move(shape));
-  Rng rng(seed);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = scale * rng.normal();
-  return t;
-}
+using testing::random_tensor;
 
 Tensor row(const Tensor& x, int64_t t) {  // x [T, B, F] -> [B, F] at step t
   const int64_t B = x.size(1), F = x.size(2);
