@@ -179,6 +179,10 @@ void zero_inactive(S* buf, const Batch& b, int64_t width) {
     std::fill(buf + (s * b.B + b.active[s]) * width, buf + (s + 1) * b.B * width, S(0));
 }
 
+// Whether the workspace keeps the cell's saved activations. A vanilla RNN's are its new h
+// (width H, no projection), which h_all holds already.
+bool saves_gates(const Dims& d) { return d.mode == RnnMode::kLstm || d.mode == RnnMode::kGru; }
+
 Dims dims_of(const RnnOptions& o, int64_t layer) {
   Dims d;
   d.mode = o.mode;
@@ -235,7 +239,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     }
     grow(ws->h_raw, d.P ? T * B * H : 0);
     if (d.P) zero_inactive(ws->h_raw.data(), b, H);
-    grow(ws->saved, T * B * d.W);
+    grow(ws->saved, saves_gates(d) ? T * B * d.W : 0);
   }
   S* gx = sized(sc.gx, B * GH);
   S* gh = sized(sc.gh, B * GH);
@@ -268,7 +272,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     cell.c_prev = c_prev;
     cell.h = h_cell;
     cell.c = c_next;
-    cell.saved = ws ? &ws->saved[s * B * d.W] : nullptr;
+    cell.saved = ws && saves_gates(d) ? &ws->saved[s * B * d.W] : nullptr;
     cell_forward(d.mode, cell);
     if (d.P) product<S>(d.bf16, false, true, rows, d.P, H, h_cell, H, w.w_hr, H, S(0), h_next, d.P);
 
@@ -333,6 +337,7 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
   const bool lstm = d.mode == RnnMode::kLstm;
   const bool gru = d.mode == RnnMode::kGru;
   const bool full = b.sorted_len[B - 1] == T;  // then perm is the identity
+  RECUR_ASSERT(saves_gates(d) || d.W == Ho);   // RNN: the rows of h_all are the saved rows
 
   Scratch<S>& sc = scratch<S>();
   S* dgx_all = sized(sc.xw, T * B * GH);                // (T, B, GH) see above
@@ -377,7 +382,7 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     CellBackward<S> cell;
     cell.rows = rows;
     cell.H = H;
-    cell.saved = &ws.saved[s * B * d.W];
+    cell.saved = saves_gates(d) ? &ws.saved[s * B * d.W] : &ws.h_all[(s + 1) * B * Ho];
     cell.h_prev = &ws.h_all[s * B * Ho];
     cell.c_prev = lstm ? &ws.c_all[s * B * H] : nullptr;
     cell.c = lstm ? &ws.c_all[(s + 1) * B * H] : nullptr;

@@ -66,7 +66,7 @@ struct DirectionWorkspace {
   std::vector<S> h_all;  // (T+1, B, H_out) state before/after each iteration, sorted rows
   std::vector<S> c_all;  // (T+1, B, H) LSTM only
   std::vector<S> h_raw;  // (T, B, H) projected LSTM only: h before the projection
-  std::vector<S> saved;  // (T, B, saved_gate_width) gate activations
+  std::vector<S> saved;  // (T, B, saved_gate_width) gate activations; RNN: none, h_all has them
 };
 
 template <typename S>
