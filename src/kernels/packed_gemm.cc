@@ -2,6 +2,7 @@
 // number of active rows, so variable-length batches pay no extra packing.
 #include "kernels/packed_gemm.h"
 
+#include <cstdint>
 #include <vector>
 
 #include "kernels/bf16.h"
@@ -37,7 +38,7 @@ PackedWeights::PackedWeights(PackedWeights&&) noexcept = default;
 PackedWeights& PackedWeights::operator=(PackedWeights&&) noexcept = default;
 
 void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, bool accumulating,
-                         bool bf16) {
+                         bool bf16, std::vector<char>* storage) {
   using dnnl::memory;
   try {
     auto impl = std::make_unique<Impl>();
@@ -72,7 +73,16 @@ void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, boo
       impl->accumulate = dnnl::matmul(pd_sum);
       impl->can_accumulate = true;
     }
-    impl->weights = memory(pd.weights_desc(), cpu_engine());
+    if (storage) {  // 64-byte aligned inside the caller's bytes
+      constexpr std::size_t kAlign = 64;
+      const std::size_t bytes = pd.weights_desc().get_size() + kAlign;
+      if (storage->size() < bytes) storage->resize(bytes);
+      const auto at = reinterpret_cast<std::uintptr_t>(storage->data());
+      void* aligned = storage->data() + (kAlign - at % kAlign) % kAlign;
+      impl->weights = memory(pd.weights_desc(), cpu_engine(), aligned);
+    } else {
+      impl->weights = memory(pd.weights_desc(), cpu_engine());
+    }
     memory user(given, cpu_engine(), const_cast<float*>(B));
     dnnl::reorder(user, impl->weights).execute(cpu_stream(), user, impl->weights);
     cpu_stream().wait();

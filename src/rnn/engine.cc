@@ -77,6 +77,23 @@ void product(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
     kernels::gemm_bf16_reference<S>(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
+// Per-thread scratch buffers, kept between calls so the big one (T·B·G·H: the input
+// projections in the forward, the gate gradients in the backward) is not allocated, faulted in
+// and zeroed on every call. Contents are garbage on entry; callers write or zero what they read.
+template <typename S>
+struct Scratch {
+  std::vector<S> xw, bias, gx, gh, h_state, c_state, h_raw;
+  std::vector<S> dh_all, dh, dc, dh_raw, dh_direct, row;
+  std::vector<int64_t> order;
+  std::vector<char> packed;  // the packed W_hh of the call running (StepProduct<float>)
+};
+
+template <typename S>
+Scratch<S>& scratch() {
+  thread_local Scratch<S> s;
+  return s;
+}
+
 // The recurrent product of every step, C[M, N] (+)= A[M, K] · op(W), with W fixed for the
 // whole call: packed once for float (kernels::PackedWeights), plain gemm() for the double
 // reference engine.
@@ -120,7 +137,7 @@ class StepProduct<float> {
         trans_w_(trans_w),
         bf16_(bf16),
         packed_(steps >= kPackFromSteps && (rows >= kPackFromRows || bf16)) {
-    if (packed_) weights_.pack(w, N, K, trans_w, accumulating, bf16);
+    if (packed_) weights_.pack(w, N, K, trans_w, accumulating, bf16, &scratch<float>().packed);
   }
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
     if (packed_)
@@ -142,22 +159,6 @@ struct Dims {
   int64_t I, H, P, Ho, G, GH, W;
   bool bf16;  // matrix products in bf16 (RnnOptions::precision)
 };
-
-// Per-thread scratch buffers, kept between calls so the big one (T·B·G·H: the input
-// projections in the forward, the gate gradients in the backward) is not allocated, faulted in
-// and zeroed on every call. Contents are garbage on entry; callers write or zero what they read.
-template <typename S>
-struct Scratch {
-  std::vector<S> xw, gx, gh, h_state, c_state, h_raw;
-  std::vector<S> dh_all, dh, dc, dh_raw, dh_direct, row;
-  std::vector<int64_t> order;
-};
-
-template <typename S>
-Scratch<S>& scratch() {
-  thread_local Scratch<S> s;
-  return s;
-}
 
 template <typename S>
 S* sized(std::vector<S>& v, int64_t n) {
@@ -207,17 +208,15 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   const bool lstm = d.mode == RnnMode::kLstm;
   const bool gru = d.mode == RnnMode::kGru;
 
+  // Everything that outlives the call (scratch, workspace, packed W_hh) is sized before the
+  // input projection, whose GEMM allocates and frees scratch of its own: placed after it, they
+  // would sit in the hole it leaves, and the next call's GEMM scratch would not fit there.
   Scratch<S>& sc = scratch<S>();
   S* xw = sized(sc.xw, T * B * GH);  // (T, B, GH)
-  product<S>(d.bf16, false, true, T * B, GH, d.I, x, d.I, w.w_ih, d.I, S(0), xw, GH);
-  if (w.b_ih) {
-    std::vector<S> bias(GH);  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
-    for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
-    for (int64_t r = 0; r < T * B; ++r)
-      for (int64_t k = 0; k < GH; ++k) xw[r * GH + k] += bias[k];
-  }
-  const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
-
+  S* bias = sized(sc.bias, GH);
+  S* gx = sized(sc.gx, B * GH);
+  S* gh = sized(sc.gh, B * GH);
+  S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
   S* h_state = sized(sc.h_state, B * Ho);  // (B, Ho) sorted rows
   S* c_state = sized(sc.c_state, lstm ? B * H : 0);
   for (int64_t j = 0; j < B; ++j) {
@@ -241,11 +240,16 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     if (d.P) zero_inactive(ws->h_raw.data(), b, H);
     grow(ws->saved, saves_gates(d) ? T * B * d.W : 0);
   }
-  S* gx = sized(sc.gx, B * GH);
-  S* gh = sized(sc.gh, B * GH);
   const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B,
                                  d.bf16);
-  S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
+
+  product<S>(d.bf16, false, true, T * B, GH, d.I, x, d.I, w.w_ih, d.I, S(0), xw, GH);
+  if (w.b_ih) {  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
+    for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
+    for (int64_t r = 0; r < T * B; ++r)
+      for (int64_t k = 0; k < GH; ++k) xw[r * GH + k] += bias[k];
+  }
+  const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
 
   for (int64_t s = 0; s < T; ++s) {
     const int64_t rows = b.active[s];
