@@ -121,7 +121,8 @@ AnalyticMemory analytic_memory(const cli::BenchProblem& p, int threads) {
   int64_t workspace = 0;
   for (int64_t l = 0; l < L; ++l) {
     const int64_t in = l == 0 ? p.I : D * H;
-    workspace += T * B * in + D * (states * (T + 1) * B * H + T * B * W);
+    const int64_t saved = p.mode == RnnMode::kLstm || p.mode == RnnMode::kGru ? T * B * W : 0;
+    workspace += T * B * in + D * (states * (T + 1) * B * H + saved);
   }
   const int64_t f = static_cast<int64_t>(sizeof(float));
   AnalyticMemory a;
@@ -129,7 +130,7 @@ AnalyticMemory analytic_memory(const cli::BenchProblem& p, int threads) {
   a.gradients = cli::bench_weight_bytes(p) + (T * B * p.I + states * L * D * B * H) * f;
   a.output = T * B * D * H * f;
   const int64_t scratch_threads = D == 2 && threads >= 2 ? 2 : 1;  // see for_each_direction
-  a.scratch = scratch_threads * 3 * T * B * G * H * f;
+  a.scratch = scratch_threads * (T * B * G * H + G * H * H) * f;
   return a;
 }
 

@@ -36,14 +36,14 @@ struct MemoryResult {
 // Sizes from the problem's shapes (float32), in bytes.
 struct AnalyticMemory {
   // recur's StackWorkspace after forward_train: per layer its input (T, B, I_l); per layer and
-  // direction h_all (T+1, B, H), c_all (T+1, B, H) for LSTM, saved gates (T, B, W) with W = 4H
-  // for LSTM and GRU, H for vanilla RNNs.
+  // direction h_all (T+1, B, H), c_all (T+1, B, H) for LSTM, saved gates (T, B, 4H) for LSTM and
+  // GRU (a vanilla RNN's are in h_all).
   int64_t workspace = 0;
   // Every weight and bias gradient, d input (T, B, I), d h0 and d c0 (L*D, B, H).
   int64_t gradients = 0;
   int64_t output = 0;  // y (T, B, D*H)
-  // recur's per-thread scratch in engine.cc: input projections xw and the gate gradients
-  // dgx_all, dgh_all, (T, B, G*H) each, for each thread that runs a direction.
+  // recur's per-thread scratch in engine.cc, for each thread that runs a direction: xw, the
+  // input projections and then the gate gradients, (T, B, G*H), and the packed W_hh (G*H, H).
   int64_t scratch = 0;
 };
 AnalyticMemory analytic_memory(const cli::BenchProblem& p, int threads);

@@ -2,6 +2,7 @@
 // number of active rows, so variable-length batches pay no extra packing.
 #include "kernels/packed_gemm.h"
 
+#include <cstdint>
 #include <map>
 #include <tuple>
 #include <vector>
@@ -87,7 +88,7 @@ PackedWeights::PackedWeights(PackedWeights&&) noexcept = default;
 PackedWeights& PackedWeights::operator=(PackedWeights&&) noexcept = default;
 
 void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, bool accumulating,
-                         bool bf16, int64_t ldb) {
+                         bool bf16, int64_t ldb, std::vector<char>* storage) {
   if (ldb == 0) ldb = trans_b ? K : N;
   using dnnl::memory;
   try {
@@ -109,7 +110,16 @@ void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, boo
     impl->assign = made.assign;
     impl->accumulate = made.accumulate;
     impl->can_accumulate = accumulating;
-    impl->weights = memory(made.weights, cpu_engine());
+    if (storage) {  // 64-byte aligned inside the caller's bytes
+      constexpr std::size_t kAlign = 64;
+      const std::size_t bytes = made.weights.get_size() + kAlign;
+      if (storage->size() < bytes) storage->resize(bytes);
+      const auto at = reinterpret_cast<std::uintptr_t>(storage->data());
+      void* aligned = storage->data() + (kAlign - at % kAlign) % kAlign;
+      impl->weights = memory(made.weights, cpu_engine(), aligned);
+    } else {
+      impl->weights = memory(made.weights, cpu_engine());
+    }
     memory user(made.given, cpu_engine(), const_cast<float*>(B));
     made.pack.execute(cpu_stream(), user, impl->weights);
     cpu_stream().wait();

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace recur::kernels {
 
@@ -23,8 +24,12 @@ class PackedWeights {
   // `bf16`: B and every A are rounded to bf16 and the products accumulated in float
   // (kernels/bf16.h), on oneDNN's bf16 matmul where the CPU has it.
   // `ldb`: B's row stride when it is a block of a wider matrix (0: dense, K or N).
+  // `storage`, when given, holds the packed weights instead of memory of this object's own:
+  // grown as needed and reused from call to call (the engine's per-thread scratch, so that the
+  // packed weights of every call land in the same bytes). It must outlive this object's use of
+  // it and serve no other PackedWeights in use at the same time.
   void pack(const float* B, int64_t N, int64_t K, bool trans_b, bool accumulating = false,
-            bool bf16 = false, int64_t ldb = 0);
+            bool bf16 = false, int64_t ldb = 0, std::vector<char>* storage = nullptr);
   // C[M, N] = A[M, K] · op(B), or C += ... when `accumulate`. A and C contiguous rows.
   // `ldc`: C's row stride when C is a column block of a wider matrix (0: dense, N).
   void multiply(int64_t M, const float* A, float* C, bool accumulate, int64_t ldc = 0) const;

@@ -2,7 +2,6 @@
 // compiler vectorises them, and kernels/activation.h supplies sigmoid and tanh.
 #include "rnn/cell.h"
 
-#include <cstdlib>
 #include <vector>
 
 #include "kernels/activation.h"
@@ -112,11 +111,6 @@ void gru_backward_row(int64_t H, const S* __restrict saved, const S* __restrict 
 // microseconds; 64K LSTM gate values take about 50 on one core). Inside a parallel region
 // (the two directions of a bidirectional layer) the loop stays on its thread.
 constexpr int64_t kParallelFrom = int64_t{1} << 16;
-static int64_t par_from() {
-  static const int64_t v =
-      getenv("RECUR_CELL_PAR") ? atoll(getenv("RECUR_CELL_PAR")) : kParallelFrom;
-  return v;
-}
 
 template <typename S>
 void cell_forward(RnnMode mode, const CellForward<S>& a) {
@@ -130,7 +124,7 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
     no_bias.assign(H, S(0));
     b_hn = no_bias.data();
   }
-#pragma omp parallel for if (a.rows >= 2 && a.rows * G * H >= par_from()) schedule(static)
+#pragma omp parallel for if (a.rows >= 2 && a.rows * G * H >= kParallelFrom) schedule(static)
   for (int64_t r = 0; r < a.rows; ++r) {
     const S* gx = a.gx + r * G * H;
     const S* gh = a.gh + r * G * H;
@@ -169,7 +163,7 @@ void cell_backward(RnnMode mode, const CellBackward<S>& a) {
   const int64_t H = a.H;
   const int64_t G = gate_count(mode);
   const int64_t W = saved_gate_width(mode, H);
-#pragma omp parallel for if (a.rows >= 2 && a.rows * G * H >= par_from()) schedule(static)
+#pragma omp parallel for if (a.rows >= 2 && a.rows * G * H >= kParallelFrom) schedule(static)
   for (int64_t r = 0; r < a.rows; ++r) {
     const S* saved = a.saved + r * W;
     const S* dh = a.dh + r * H;

@@ -9,7 +9,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <exception>
 #include <numeric>
 #include <string>
@@ -78,6 +77,23 @@ void product(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
     kernels::gemm_bf16_reference<S>(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
+// Per-thread scratch buffers, kept between calls so the big one (T·B·G·H: the input
+// projections in the forward, the gate gradients in the backward) is not allocated, faulted in
+// and zeroed on every call. Contents are garbage on entry; callers write or zero what they read.
+template <typename S>
+struct Scratch {
+  std::vector<S> xw, bias, gx, gh, h_state, c_state, h_raw;
+  std::vector<S> dh_all, dh, dc, dh_raw, dh_direct, row;
+  std::vector<int64_t> order;
+  std::vector<char> packed;  // the packed W_hh of the call running (StepProduct<float>)
+};
+
+template <typename S>
+Scratch<S>& scratch() {
+  thread_local Scratch<S> s;
+  return s;
+}
+
 // The recurrent product of every step, C[M, N] (+)= A[M, K] · op(W), with W fixed for the
 // whole call: packed once for float (kernels::PackedWeights), plain gemm() for the double
 // reference engine.
@@ -132,10 +148,10 @@ class StepProduct<float> {
         bf16_(bf16),
         packed_(steps >= kPackFromSteps && (rows >= kPackFromRows || bf16)) {
     if (!packed_) return;
-    split_ = N >= 2 * kSplitFromColumns && !omp_in_parallel() && omp_get_max_threads() >= 2 &&
-             !getenv("RECUR_NO_SPLIT_PACK");
+    // The packed weights live in the packing thread's scratch (see Scratch::packed).
+    split_ = N >= 2 * kSplitFromColumns && !omp_in_parallel() && omp_get_max_threads() >= 2;
     if (!split_) {
-      weights_[0].pack(w, N, K, trans_w, accumulating, bf16);
+      weights_[0].pack(w, N, K, trans_w, accumulating, bf16, 0, &scratch<float>().packed);
       return;
     }
     half_ = (N / 2 + 15) / 16 * 16;
@@ -145,7 +161,7 @@ class StepProduct<float> {
       const int64_t n0 = t == 0 ? 0 : half_, n = t == 0 ? half_ : N - half_;
       // Column block of op(W): rows of W when transposed, columns otherwise.
       weights_[t].pack(trans_w ? w + n0 * K : w + n0, n, K, trans_w, accumulating, bf16,
-                       trans_w ? K : N);
+                       trans_w ? K : N, &scratch<float>().packed);
     }
   }
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
@@ -179,21 +195,6 @@ struct Dims {
   bool bf16;  // matrix products in bf16 (RnnOptions::precision)
 };
 
-// Per-thread scratch buffers, kept between calls so the big ones (input projections, gate
-// gradients: T·B·G·H each) are not allocated, faulted in and zeroed on every call. Contents
-// are garbage on entry; callers write or zero what they read.
-template <typename S>
-struct Scratch {
-  std::vector<S> xw, gx, gh, h_state, c_state, h_raw;
-  std::vector<S> dgx_all, dgh_all, dh_all, dh, dc, dh_raw, dgx, dh_direct;
-};
-
-template <typename S>
-Scratch<S>& scratch() {
-  thread_local Scratch<S> s;
-  return s;
-}
-
 template <typename S>
 S* sized(std::vector<S>& v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(n);
@@ -213,6 +214,10 @@ void zero_inactive(S* buf, const Batch& b, int64_t width) {
   for (int64_t s = 0; s < b.T; ++s)
     std::fill(buf + (s * b.B + b.active[s]) * width, buf + (s + 1) * b.B * width, S(0));
 }
+
+// Whether the workspace keeps the cell's saved activations. A vanilla RNN's are its new h
+// (width H, no projection), which h_all holds already.
+bool saves_gates(const Dims& d) { return d.mode == RnnMode::kLstm || d.mode == RnnMode::kGru; }
 
 Dims dims_of(const RnnOptions& o, int64_t layer) {
   Dims d;
@@ -238,17 +243,15 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   const bool lstm = d.mode == RnnMode::kLstm;
   const bool gru = d.mode == RnnMode::kGru;
 
+  // Everything that outlives the call (scratch, workspace, packed W_hh) is sized before the
+  // input projection, whose GEMM allocates and frees scratch of its own: placed after it, they
+  // would sit in the hole it leaves, and the next call's GEMM scratch would not fit there.
   Scratch<S>& sc = scratch<S>();
   S* xw = sized(sc.xw, T * B * GH);  // (T, B, GH)
-  product<S>(d.bf16, false, true, T * B, GH, d.I, x, d.I, w.w_ih, d.I, S(0), xw, GH);
-  if (w.b_ih) {
-    std::vector<S> bias(GH);  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
-    for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
-    for (int64_t r = 0; r < T * B; ++r)
-      for (int64_t k = 0; k < GH; ++k) xw[r * GH + k] += bias[k];
-  }
-  const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
-
+  S* bias = sized(sc.bias, GH);
+  S* gx = sized(sc.gx, B * GH);
+  S* gh = sized(sc.gh, B * GH);
+  S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
   S* h_state = sized(sc.h_state, B * Ho);  // (B, Ho) sorted rows
   S* c_state = sized(sc.c_state, lstm ? B * H : 0);
   for (int64_t j = 0; j < B; ++j) {
@@ -270,13 +273,18 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     }
     grow(ws->h_raw, d.P ? T * B * H : 0);
     if (d.P) zero_inactive(ws->h_raw.data(), b, H);
-    grow(ws->saved, T * B * d.W);
+    grow(ws->saved, saves_gates(d) ? T * B * d.W : 0);
   }
-  S* gx = sized(sc.gx, B * GH);
-  S* gh = sized(sc.gh, B * GH);
   const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B,
                                  d.bf16);
-  S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
+
+  product<S>(d.bf16, false, true, T * B, GH, d.I, x, d.I, w.w_ih, d.I, S(0), xw, GH);
+  if (w.b_ih) {  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
+    for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
+    for (int64_t r = 0; r < T * B; ++r)
+      for (int64_t k = 0; k < GH; ++k) xw[r * GH + k] += bias[k];
+  }
+  const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
 
   for (int64_t s = 0; s < T; ++s) {
     const int64_t rows = b.active[s];
@@ -303,7 +311,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     cell.c_prev = c_prev;
     cell.h = h_cell;
     cell.c = c_next;
-    cell.saved = ws ? &ws->saved[s * B * d.W] : nullptr;
+    cell.saved = ws && saves_gates(d) ? &ws->saved[s * B * d.W] : nullptr;
     cell_forward(d.mode, cell);
     if (d.P) product<S>(d.bf16, false, true, rows, d.P, H, h_cell, H, w.w_hr, H, S(0), h_next, d.P);
 
@@ -325,34 +333,68 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
 }
 
 template <typename S>
-void add_column_sums(const S* m, int64_t rows, int64_t cols, std::vector<S>* out) {
+void add_column_sums(const S* m, int64_t rows, int64_t cols, S* out) {
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < cols; ++k) (*out)[k] += m[r * cols + k];
+    for (int64_t k = 0; k < cols; ++k) out[k] += m[r * cols + k];
+}
+
+// Row i of m becomes the old row src[i], for a permutation src of m's n rows (each `width`
+// wide), in place: the cycles are followed through one spare row, tmp. Leaves src the identity.
+template <typename S>
+void permute_rows(S* m, int64_t n, int64_t width, int64_t* src, S* tmp) {
+  for (int64_t start = 0; start < n; ++start) {
+    if (src[start] == start) continue;
+    std::copy_n(m + start * width, width, tmp);
+    int64_t cur = start;
+    while (src[cur] != start) {
+      const int64_t next = src[cur];
+      std::copy_n(m + next * width, width, m + cur * width);
+      src[cur] = cur;
+      cur = next;
+    }
+    std::copy_n(tmp, width, m + cur * width);
+    src[cur] = cur;
+  }
 }
 
 // One direction backward: accumulates parameter gradients into g and d loss / d x into dx
 // (T, B, I); writes dh0 / dc0 (B, Ho / H) in original order.
+//
+// The gate gradients of every step, d gx, are kept in one (T, B, GH) buffer, time-major in
+// original batch order as x is: the input projections' buffer, dead once the forward has
+// returned. When every sequence has length T (rows in batch order, iteration s at time s or
+// T - 1 - s) each step writes its block in place. After the products with x, the buffer is
+// reordered into iteration order, sorted rows, zeros where inactive, and turned into d gh (the
+// same values for LSTM and RNN; GRU's n block times r), for W_hh's gradient: the same matrix,
+// summed in the same order, as a second buffer of d gh held through the time loop used to be.
 template <typename S>
 void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, const Batch& b,
                         const S* x, const DirectionWorkspace<S>& ws, const S* dy, int64_t y_stride,
-                        const S* dh_n, const S* dc_n, LayerGrads<S>* g, S* dx, S* dh0, S* dc0) {
+                        const S* dh_n, const S* dc_n, const LayerGradPtrs<S>& g, S* dx, S* dh0,
+                        S* dc0) {
   const int64_t T = b.T, B = b.B, H = d.H, Ho = d.Ho, GH = d.GH;
   const bool lstm = d.mode == RnnMode::kLstm;
   const bool gru = d.mode == RnnMode::kGru;
+  const bool full = b.sorted_len[B - 1] == T;  // then perm is the identity
+  RECUR_ASSERT(saves_gates(d) || d.W == Ho);   // RNN: the rows of h_all are the saved rows
 
   Scratch<S>& sc = scratch<S>();
-  S* dgx_all = sized(sc.dgx_all, T * B * GH);           // (T, B, GH) time-major, original order
-  S* dgh_all = sized(sc.dgh_all, T * B * GH);           // (T, B, GH) iteration-major, sorted rows
+  S* dgx_all = sized(sc.xw, T * B * GH);                // (T, B, GH) see above
   S* dh_all = sized(sc.dh_all, d.P ? T * B * d.P : 0);  // (T, B, P) d h at each iteration
   S* dh = sized(sc.dh, B * Ho);                         // (B, Ho) sorted rows
   S* dc = sized(sc.dc, lstm ? B * H : 0);               // (B, H)
   S* dh_raw = sized(sc.dh_raw, d.P ? B * H : 0);
-  S* dgx = sized(sc.dgx, gru ? B * GH : 0);
+  // One step's d gx when it is not written in place, and GRU's d gh, (B, GH) sorted rows: the
+  // forward's per-step buffers, dead here too.
+  S* dgx_step = sized(sc.gx, full ? 0 : B * GH);
+  S* dgh_step = sized(sc.gh, gru ? B * GH : 0);
   S* dh_direct = sized(sc.dh_direct, gru ? B * H : 0);
-  for (int64_t t = 0; t < T; ++t)  // padded positions get no gradient
-    for (int64_t bb = 0; bb < B; ++bb)
-      if (t >= b.lengths[bb]) std::fill_n(dgx_all + (t * B + bb) * GH, GH, S(0));
-  zero_inactive(dgh_all, b, GH);
+  int64_t* order = sized(sc.order, full ? 0 : T * B);  // for the reordering after the loop
+  S* spare_row = sized(sc.row, full ? 0 : GH);
+  if (!full)
+    for (int64_t t = 0; t < T; ++t)  // padded positions get no gradient
+      for (int64_t bb = 0; bb < B; ++bb)
+        if (t >= b.lengths[bb]) std::fill_n(dgx_all + (t * B + bb) * GH, GH, S(0));
   if (d.P) zero_inactive(dh_all, b, d.P);
   for (int64_t j = 0; j < B; ++j) {
     dh_n ? std::copy_n(dh_n + b.perm[j] * Ho, Ho, dh + j * Ho) : std::fill_n(dh + j * Ho, Ho, S(0));
@@ -375,27 +417,28 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
       product<S>(d.bf16, false, false, rows, H, d.P, dh, d.P, w.w_hr, H, S(0), dh_raw, H);
       dh_cell = dh_raw;
     }
-    S* dgh = dgh_all + s * B * GH;
+    S* dg = full ? dgx_all + (reverse ? T - 1 - s : s) * B * GH : dgx_step;
     CellBackward<S> cell;
     cell.rows = rows;
     cell.H = H;
-    cell.saved = &ws.saved[s * B * d.W];
+    cell.saved = saves_gates(d) ? &ws.saved[s * B * d.W] : &ws.h_all[(s + 1) * B * Ho];
     cell.h_prev = &ws.h_all[s * B * Ho];
     cell.c_prev = lstm ? &ws.c_all[s * B * H] : nullptr;
     cell.c = lstm ? &ws.c_all[(s + 1) * B * H] : nullptr;
     cell.dh = dh_cell;
     cell.dc = lstm ? dc : nullptr;
-    cell.dgx = gru ? dgx : dgh;
-    cell.dgh = dgh;
+    cell.dgx = dg;
+    cell.dgh = gru ? dgh_step : dg;
     cell.dh_prev = gru ? dh_direct : nullptr;
     cell_backward(d.mode, cell);
 
-    for (int64_t j = 0; j < rows; ++j) {
-      const int64_t t = b.time_of(s, j, reverse);
-      std::copy_n(cell.dgx + j * GH, GH, dgx_all + (t * B + b.perm[j]) * GH);
-    }
+    if (!full)
+      for (int64_t j = 0; j < rows; ++j) {
+        const int64_t t = b.time_of(s, j, reverse);
+        std::copy_n(dg + j * GH, GH, dgx_all + (t * B + b.perm[j]) * GH);
+      }
     if (gru) std::copy_n(dh_direct, rows * H, dh);
-    recurrent(rows, dgh, dh, /*accumulate=*/gru);
+    recurrent(rows, cell.dgh, dh, /*accumulate=*/gru);
   }
 
   for (int64_t j = 0; j < B; ++j) {
@@ -403,17 +446,43 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     if (lstm) std::copy_n(dc + j * H, H, dc0 + b.perm[j] * H);
   }
 
-  product<S>(d.bf16, true, false, GH, d.I, T * B, dgx_all, GH, x, d.I, S(1), g->w_ih.data(), d.I);
-  product<S>(d.bf16, true, false, GH, Ho, T * B, dgh_all, GH, ws.h_all.data(), Ho, S(1),
-             g->w_hh.data(), Ho);
-  if (!g->b_ih.empty()) {
-    add_column_sums(dgx_all, T * B, GH, &g->b_ih);
-    add_column_sums(dgh_all, T * B, GH, &g->b_hh);
-  }
+  product<S>(d.bf16, true, false, GH, d.I, T * B, dgx_all, GH, x, d.I, S(1), g.w_ih, d.I);
+  if (g.b_ih) add_column_sums(dgx_all, T * B, GH, g.b_ih);
   if (d.P)
-    product<S>(d.bf16, true, false, d.P, H, T * B, dh_all, d.P, ws.h_raw.data(), H, S(1),
-               g->w_hr.data(), H);
+    product<S>(d.bf16, true, false, d.P, H, T * B, dh_all, d.P, ws.h_raw.data(), H, S(1), g.w_hr,
+               H);
   product<S>(d.bf16, false, false, T * B, d.I, GH, dgx_all, GH, w.w_ih, d.I, S(1), dx, d.I);
+
+  // dgx_all becomes d gh in iteration order: row s·B + j from time t = time_of(s, j) and batch
+  // row perm[j]; the inactive rows from the padded positions (zeros), in any order.
+  if (full && reverse) {  // iteration s is time T - 1 - s
+    for (int64_t s = 0; s < T / 2; ++s)
+      std::swap_ranges(dgx_all + s * B * GH, dgx_all + (s + 1) * B * GH,
+                       dgx_all + (T - 1 - s) * B * GH);
+  } else if (!full) {
+    int64_t* src = order;
+    int64_t padded = 0;  // the next padded position, time row t·B + bb with t >= lengths[bb]
+    for (int64_t s = 0; s < T; ++s)
+      for (int64_t j = 0; j < B; ++j) {
+        if (j < b.active[s]) {
+          src[s * B + j] = b.time_of(s, j, reverse) * B + b.perm[j];
+        } else {
+          while (padded / B < b.lengths[padded % B]) ++padded;
+          src[s * B + j] = padded++;
+        }
+      }
+    permute_rows(dgx_all, T * B, GH, src, spare_row);
+  }
+  if (gru)  // d gh's n block is d gx's times r, the first block of the saved gates
+    for (int64_t s = 0; s < T; ++s)
+      for (int64_t j = 0; j < b.active[s]; ++j) {
+        S* dn = dgx_all + (s * B + j) * GH + 2 * H;
+        const S* r = &ws.saved[(s * B + j) * d.W];
+        for (int64_t k = 0; k < H; ++k) dn[k] *= r[k];
+      }
+  product<S>(d.bf16, true, false, GH, Ho, T * B, dgx_all, GH, ws.h_all.data(), Ho, S(1), g.w_hh,
+             Ho);
+  if (g.b_hh) add_column_sums(dgx_all, T * B, GH, g.b_hh);
 }
 
 // Runs body(dir) for the D directions of a layer: on two threads when the layer is
@@ -450,22 +519,25 @@ void stack_forward(const StackParams<S>& params, const Batch& batch, const S* in
   const int64_t L = o.num_layers, D = o.num_directions(), T = batch.T, B = batch.B;
   const int64_t Ho = o.output_hidden_size(), H = o.hidden_size;
   const bool lstm = o.mode == RnnMode::kLstm;
-  if (ws) {
+  if (ws) {  // resized, not cleared: the buffers are reused from call to call
     ws->batch = batch;
-    ws->layer_inputs.assign(L, {});
-    ws->masks.assign(L, {});
+    ws->layer_inputs.resize(L);
+    ws->masks.resize(L);
     ws->dirs.resize(L * D);
     ws->layer_inputs[0].assign(input, input + T * B * o.input_size);
+    ws->masks[0].clear();
   }
+  // A layer's output is the next one's input: written straight into the workspace in training.
   std::vector<S> layer_in, layer_out;
   const S* x = input;
   for (int64_t l = 0; l < L; ++l) {
     const Dims d = dims_of(o, l);
     const bool last = l == L - 1;
+    std::vector<S>& next = ws && !last ? ws->layer_inputs[l + 1] : layer_out;
     S* out = output;
     if (!last) {
-      layer_out.assign(T * B * D * Ho, S(0));
-      out = layer_out.data();
+      next.assign(T * B * D * Ho, S(0));
+      out = next.data();
     }
     for_each_direction(D, [&](int64_t dir) {
       const int64_t ld = l * D + dir;
@@ -477,13 +549,66 @@ void stack_forward(const StackParams<S>& params, const Batch& batch, const S* in
     if (last) break;
     const std::vector<S>* mask = masks && !(*masks)[l + 1].empty() ? &(*masks)[l + 1] : nullptr;
     if (mask)
-      for (size_t i = 0; i < layer_out.size(); ++i) layer_out[i] *= (*mask)[i];
+      for (size_t i = 0; i < next.size(); ++i) next[i] *= (*mask)[i];
     if (ws) {
-      ws->layer_inputs[l + 1] = layer_out;
-      if (mask) ws->masks[l + 1] = *mask;
+      if (mask)
+        ws->masks[l + 1] = *mask;
+      else
+        ws->masks[l + 1].clear();
+      x = next.data();
+    } else {
+      layer_in.swap(layer_out);
+      x = layer_in.data();
     }
-    layer_in.swap(layer_out);
-    x = layer_in.data();
+  }
+}
+
+template <typename S>
+void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, const S* d_output,
+                    const S* d_h_n, const S* d_c_n, const std::vector<LayerGradPtrs<S>>& grads,
+                    S* d_input, S* d_h0, S* d_c0) {
+  const RnnOptions& o = params.options;
+  const Batch& batch = ws.batch;
+  const int64_t L = o.num_layers, D = o.num_directions(), T = batch.T, B = batch.B;
+  const int64_t Ho = o.output_hidden_size(), H = o.hidden_size;
+  const bool lstm = o.mode == RnnMode::kLstm;
+  RECUR_CHECK(static_cast<int64_t>(ws.dirs.size()) == L * D,
+              "backward: the workspace was filled by a different RNN configuration");
+  RECUR_ASSERT(static_cast<int64_t>(grads.size()) == L * D);
+
+  // The top layer reads d_output, layer 0 writes d_input, in place; the layers between pass d
+  // input down through dy / dx. dx_reverse: the reverse direction's share of d loss / d input,
+  // added after both ran, so the two directions can run at once without writing the same memory.
+  std::vector<S> dy, dx, dx_reverse;
+  const S* d_out = d_output;
+  for (int64_t l = L - 1; l >= 0; --l) {
+    const Dims d = dims_of(o, l);
+    const int64_t n = T * B * d.I;
+    S* d_in = d_input;
+    if (l > 0) {
+      dx.assign(n, S(0));
+      d_in = dx.data();
+    } else {
+      std::fill_n(d_input, n, S(0));
+    }
+    if (D == 2) dx_reverse.assign(n, S(0));
+    for_each_direction(D, [&](int64_t dir) {
+      const int64_t ld = l * D + dir;
+      direction_backward<S>(d, params.layers[ld], dir == 1, batch, ws.layer_inputs[l].data(),
+                            ws.dirs[ld], d_out + dir * Ho, D * Ho,
+                            d_h_n ? d_h_n + ld * B * Ho : nullptr,
+                            lstm && d_c_n ? d_c_n + ld * B * H : nullptr, grads[ld],
+                            dir == 1 ? dx_reverse.data() : d_in, d_h0 + ld * B * Ho,
+                            lstm ? d_c0 + ld * B * H : nullptr);
+    });
+    if (D == 2)
+      for (int64_t i = 0; i < n; ++i) d_in[i] += dx_reverse[i];
+    if (l == 0) break;
+    const std::vector<S>& mask = ws.masks[l];
+    if (!mask.empty())
+      for (int64_t i = 0; i < n; ++i) d_in[i] *= mask[i];
+    dy.swap(dx);
+    d_out = dy.data();
   }
 }
 
@@ -492,13 +617,7 @@ void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, c
                     const S* d_h_n, const S* d_c_n, std::vector<LayerGrads<S>>* grads, S* d_input,
                     S* d_h0, S* d_c0) {
   const RnnOptions& o = params.options;
-  const Batch& batch = ws.batch;
-  const int64_t L = o.num_layers, D = o.num_directions(), T = batch.T, B = batch.B;
-  const int64_t Ho = o.output_hidden_size(), H = o.hidden_size;
-  const bool lstm = o.mode == RnnMode::kLstm;
-  RECUR_CHECK(static_cast<int64_t>(ws.dirs.size()) == L * D,
-              "backward: the workspace was filled by a different RNN configuration");
-
+  const int64_t L = o.num_layers, D = o.num_directions();
   if (grads->empty()) {
     grads->resize(L * D);
     for (int64_t l = 0; l < L; ++l) {
@@ -506,41 +625,24 @@ void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, c
       for (int64_t dir = 0; dir < D; ++dir) {
         LayerGrads<S>& g = (*grads)[l * D + dir];
         g.w_ih.assign(d.GH * d.I, S(0));
-        g.w_hh.assign(d.GH * Ho, S(0));
+        g.w_hh.assign(d.GH * d.Ho, S(0));
         if (o.bias) {
           g.b_ih.assign(d.GH, S(0));
           g.b_hh.assign(d.GH, S(0));
         }
-        if (d.P) g.w_hr.assign(d.P * H, S(0));
+        if (d.P) g.w_hr.assign(d.P * d.H, S(0));
       }
     }
   }
-
-  // dx_reverse: the reverse direction's share of d loss / d input, added after both ran, so the
-  // two directions can run at once without writing the same memory.
-  std::vector<S> dy(d_output, d_output + T * B * D * Ho), dx, dx_reverse;
-  for (int64_t l = L - 1; l >= 0; --l) {
-    const Dims d = dims_of(o, l);
-    dx.assign(T * B * d.I, S(0));
-    if (D == 2) dx_reverse.assign(T * B * d.I, S(0));
-    for_each_direction(D, [&](int64_t dir) {
-      const int64_t ld = l * D + dir;
-      direction_backward<S>(d, params.layers[ld], dir == 1, batch, ws.layer_inputs[l].data(),
-                            ws.dirs[ld], dy.data() + dir * Ho, D * Ho,
-                            d_h_n ? d_h_n + ld * B * Ho : nullptr,
-                            lstm && d_c_n ? d_c_n + ld * B * H : nullptr, &(*grads)[ld],
-                            dir == 1 ? dx_reverse.data() : dx.data(), d_h0 + ld * B * Ho,
-                            lstm ? d_c0 + ld * B * H : nullptr);
-    });
-    if (D == 2)
-      for (size_t i = 0; i < dx.size(); ++i) dx[i] += dx_reverse[i];
-    if (l == 0) break;
-    const std::vector<S>& mask = ws.masks[l];
-    if (!mask.empty())
-      for (size_t i = 0; i < dx.size(); ++i) dx[i] *= mask[i];
-    dy.swap(dx);
+  RECUR_CHECK(static_cast<int64_t>(grads->size()) == L * D,
+              "backward: the gradients were sized for a different RNN configuration");
+  auto ptr = [](std::vector<S>& v) { return v.empty() ? nullptr : v.data(); };
+  std::vector<LayerGradPtrs<S>> ptrs(L * D);
+  for (int64_t ld = 0; ld < L * D; ++ld) {
+    LayerGrads<S>& g = (*grads)[ld];
+    ptrs[ld] = {ptr(g.w_ih), ptr(g.w_hh), ptr(g.b_ih), ptr(g.b_hh), ptr(g.w_hr)};
   }
-  std::copy(dx.begin(), dx.end(), d_input);
+  stack_backward<S>(params, ws, d_output, d_h_n, d_c_n, ptrs, d_input, d_h0, d_c0);
 }
 
 template void stack_forward<float>(const StackParams<float>&, const Batch&, const float*,
@@ -550,6 +652,14 @@ template void stack_forward<double>(const StackParams<double>&, const Batch&, co
                                     const double*, const double*, double*, double*, double*,
                                     const std::vector<std::vector<double>>*,
                                     StackWorkspace<double>*);
+template void stack_backward<float>(const StackParams<float>&, const StackWorkspace<float>&,
+                                    const float*, const float*, const float*,
+                                    const std::vector<LayerGradPtrs<float>>&, float*, float*,
+                                    float*);
+template void stack_backward<double>(const StackParams<double>&, const StackWorkspace<double>&,
+                                     const double*, const double*, const double*,
+                                     const std::vector<LayerGradPtrs<double>>&, double*, double*,
+                                     double*);
 template void stack_backward<float>(const StackParams<float>&, const StackWorkspace<float>&,
                                     const float*, const float*, const float*,
                                     std::vector<LayerGrads<float>>*, float*, float*, float*);

@@ -47,6 +47,15 @@ struct LayerGrads {  // same shapes as LayerParams; empty vectors for absent par
 };
 
 template <typename S>
+struct LayerGradPtrs {  // where one layer-direction's gradients are accumulated; null if absent
+  S* w_ih = nullptr;
+  S* w_hh = nullptr;
+  S* b_ih = nullptr;
+  S* b_hh = nullptr;
+  S* w_hr = nullptr;
+};
+
+template <typename S>
 struct StackParams {
   RnnOptions options;
   std::vector<LayerParams<S>> layers;  // (L*D), index l*D + d
@@ -57,7 +66,7 @@ struct DirectionWorkspace {
   std::vector<S> h_all;  // (T+1, B, H_out) state before/after each iteration, sorted rows
   std::vector<S> c_all;  // (T+1, B, H) LSTM only
   std::vector<S> h_raw;  // (T, B, H) projected LSTM only: h before the projection
-  std::vector<S> saved;  // (T, B, saved_gate_width) gate activations
+  std::vector<S> saved;  // (T, B, saved_gate_width) gate activations; RNN: none, h_all has them
 };
 
 template <typename S>
@@ -78,8 +87,14 @@ void stack_forward(const StackParams<S>& params, const Batch& batch, const S* in
                    StackWorkspace<S>* ws);
 
 // Gradients of sum(output*d_output) + sum(h_n*d_h_n) + sum(c_n*d_c_n). Parameter gradients
-// are accumulated into `grads` (sized by this call when empty). d_input is (T, B, I),
-// d_h0 (L*D, B, H_out), d_c0 (L*D, B, H); d_h_n and d_c_n may be null.
+// are accumulated into `grads` (L*D entries, each as LayerParams has them). d_input is
+// (T, B, I), d_h0 (L*D, B, H_out), d_c0 (L*D, B, H); d_h_n and d_c_n may be null.
+template <typename S>
+void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, const S* d_output,
+                    const S* d_h_n, const S* d_c_n, const std::vector<LayerGradPtrs<S>>& grads,
+                    S* d_input, S* d_h0, S* d_c0);
+
+// The same, accumulating into vectors (sized and zeroed by this call when `grads` is empty).
 template <typename S>
 void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, const S* d_output,
                     const S* d_h_n, const S* d_c_n, std::vector<LayerGrads<S>>* grads, S* d_input,

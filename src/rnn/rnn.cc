@@ -250,7 +250,8 @@ namespace {
 struct Prepared {
   rnn::StackParams<float> params;
   rnn::Batch batch;
-  Tensor x;  // (T, B, I) time-major, padding zeroed
+  const float* x = nullptr;  // (T, B, I) time-major, padding zeroed: the input or x_copy
+  Tensor x_copy;             // when the input is batch_first or has padding
 };
 
 Prepared prepare(const RnnOptions& o, const std::vector<Tensor>& params,
@@ -263,14 +264,18 @@ Prepared prepare(const RnnOptions& o, const std::vector<Tensor>& params,
       input.size(2) == o.input_size,
       "RNN: input has " + str(input.size(2)) + " features, but input_size is " + str(o.input_size));
   Prepared p;
-  p.x = o.batch_first ? swap_first_axes(input) : input;
-  const int64_t T = p.x.size(0), B = p.x.size(1);
+  const int64_t T = input.size(o.batch_first ? 1 : 0), B = input.size(o.batch_first ? 0 : 1);
   RECUR_CHECK(T > 0 && B > 0, "RNN: input has an empty dimension: " + shape_string(input.shape()));
   p.batch = rnn::Batch::make(T, B, args.lengths);
+  if (o.batch_first)
+    p.x_copy = swap_first_axes(input);
+  else if (!args.lengths.empty())
+    p.x_copy = input;
+  p.x = p.x_copy.defined() ? p.x_copy.data() : input.data();
   for (int64_t t = 0; t < T; ++t)
     for (int64_t b = 0; b < B; ++b)
       if (t >= p.batch.lengths[b])
-        std::memset(p.x.data() + (t * B + b) * o.input_size, 0, o.input_size * sizeof(float));
+        std::memset(p.x_copy.data() + (t * B + b) * o.input_size, 0, o.input_size * sizeof(float));
 
   const int64_t LD = o.num_layers * o.num_directions();
   auto check_state = [&](const Tensor& s, const char* what, int64_t width) {
@@ -316,8 +321,7 @@ RnnOutput make_output(const RnnOptions& o, const rnn::Batch& b) {
 RnnOutput Rnn::forward(const Tensor& input, const RnnArgs& args) const {
   Prepared p = prepare(options_, params_, names_, input, args);
   RnnOutput out = make_output(options_, p.batch);
-  rnn::stack_forward<float>(p.params, p.batch, p.x.data(),
-                            args.h0.defined() ? args.h0.data() : nullptr,
+  rnn::stack_forward<float>(p.params, p.batch, p.x, args.h0.defined() ? args.h0.data() : nullptr,
                             args.c0.defined() ? args.c0.data() : nullptr, out.output.data(),
                             out.h_n.data(), out.c_n.data(), nullptr, nullptr);
   if (options_.batch_first) out.output = swap_first_axes(out.output);
@@ -344,8 +348,7 @@ RnnOutput Rnn::forward_train(const Tensor& input, const RnnArgs& args, RnnWorksp
   if (!workspace->impl) workspace->impl = std::make_unique<RnnWorkspace::Impl>();
   RnnWorkspace::Impl& ws = *workspace->impl;
   ws.options = options_;
-  rnn::stack_forward<float>(p.params, p.batch, p.x.data(),
-                            args.h0.defined() ? args.h0.data() : nullptr,
+  rnn::stack_forward<float>(p.params, p.batch, p.x, args.h0.defined() ? args.h0.data() : nullptr,
                             args.c0.defined() ? args.c0.data() : nullptr, out.output.data(),
                             out.h_n.data(), out.c_n.data(), drop ? &masks : nullptr, &ws.stack);
   if (options_.batch_first) out.output = swap_first_axes(out.output);
@@ -378,7 +381,9 @@ RnnGrads Rnn::backward(const RnnWorkspace& workspace, const Tensor& grad_output,
     RECUR_CHECK(grad_c_n.shape() == want, "RNN: grad_c_n must have shape " + shape_string(want) +
                                               ", found " + shape_string(grad_c_n.shape()));
   }
-  Tensor dy = o.batch_first ? swap_first_axes(grad_output) : grad_output;
+  Tensor dy_copy;  // time-major d output when grad_output is batch_first
+  if (o.batch_first) dy_copy = swap_first_axes(grad_output);
+  const float* dy = o.batch_first ? dy_copy.data() : grad_output.data();
 
   rnn::StackParams<float> params;
   params.options = o;
@@ -395,29 +400,31 @@ RnnGrads Rnn::backward(const RnnWorkspace& workspace, const Tensor& grad_output,
     params.layers.push_back(lp);
   }
 
-  std::vector<rnn::LayerGrads<float>> lg;
+  // The engine accumulates the parameter gradients straight into the (zeroed) tensors returned.
   RnnGrads g;
-  Tensor dx({b.T, b.B, o.input_size});
-  g.h0 = Tensor({LD, b.B, o.output_hidden_size()});
-  if (o.mode == RnnMode::kLstm) g.c0 = Tensor({LD, b.B, o.hidden_size});
-  rnn::stack_backward<float>(
-      params, ws.stack, dy.data(), grad_h_n.defined() ? grad_h_n.data() : nullptr,
-      grad_c_n.defined() ? grad_c_n.data() : nullptr, &lg, dx.data(), g.h0.data(), g.c0.data());
-  g.input = o.batch_first ? swap_first_axes(dx) : dx;
+  std::vector<rnn::LayerGradPtrs<float>> lg(LD);
   i = 0;
-  auto put = [&](const std::vector<float>& v) {
-    g.parameters.emplace(names_[i], Tensor(params_[i].shape(), v));
+  auto grad = [&]() {
+    Tensor& t = g.parameters.emplace(names_[i], Tensor(params_[i].shape())).first->second;
     ++i;
+    return t.data();
   };
   for (int64_t ld = 0; ld < LD; ++ld) {
-    put(lg[ld].w_ih);
-    put(lg[ld].w_hh);
+    lg[ld].w_ih = grad();
+    lg[ld].w_hh = grad();
     if (o.bias) {
-      put(lg[ld].b_ih);
-      put(lg[ld].b_hh);
+      lg[ld].b_ih = grad();
+      lg[ld].b_hh = grad();
     }
-    if (o.proj_size) put(lg[ld].w_hr);
+    if (o.proj_size) lg[ld].w_hr = grad();
   }
+  g.input = Tensor({b.T, b.B, o.input_size});
+  g.h0 = Tensor({LD, b.B, o.output_hidden_size()});
+  if (o.mode == RnnMode::kLstm) g.c0 = Tensor({LD, b.B, o.hidden_size});
+  rnn::stack_backward<float>(params, ws.stack, dy, grad_h_n.defined() ? grad_h_n.data() : nullptr,
+                             grad_c_n.defined() ? grad_c_n.data() : nullptr, lg, g.input.data(),
+                             g.h0.data(), g.c0.data());
+  if (o.batch_first) g.input = swap_first_axes(g.input);
   return g;
 }
 

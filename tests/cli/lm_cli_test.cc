@@ -119,8 +119,11 @@ TEST_F(LmCli, InitStartsFromGivenWeights) {
 TEST_F(LmCli, CtrlCSavesACheckpointAndExits130) {
   const std::string cmd = "cd " + quote(dir_.string()) + " && (" + quote(RECUR_CLI_PATH) +
                           " train lm --data corpus.txt --out m.safetensors " + kTiny +
-                          " --steps 100000000 2>err.txt & pid=$!; sleep 1; kill -INT $pid; "
-                          "wait $pid; echo $? > rc.txt)";
+                          " --steps 100000000 --log log.jsonl 2>err.txt & pid=$!; "
+                          // Interrupt once training runs (a loaded machine may take seconds
+                          // to get there), at most 60 s on.
+                          "for i in $(seq 600); do [ -s log.jsonl ] && break; sleep 0.1; done; "
+                          "kill -INT $pid; wait $pid; echo $? > rc.txt)";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(read_text("rc.txt"), "130\n") << read_text("err.txt");
   EXPECT_NE(read_text("err.txt").find("interrupted at step"), std::string::npos)
