@@ -135,10 +135,11 @@ TEST_P(Bf16Mode, FloatEngineMatchesBf16Reference) {
   auto check = [&](const std::vector<double>& got, const std::vector<double>& f32_value,
                    const std::vector<double>& want, const std::string& what) {
     const double off = rel_diff(got, want), f32_off = rel_diff(f32_value, want);
-    // Measured: at most 3e-7 (float accumulation), while bf16 moves results by 5e-4 to 0.3
-    // from f32; a flipped rounding would cost about 1e-4.
-    EXPECT_LT(off, 2e-5) << what;
-    EXPECT_LT(off, 0.05 * f32_off) << what << ": bf16 " << off << " vs f32 " << f32_off;
+    // Measured: at most 3e-7 (float accumulation) in an optimised build, while bf16 moves
+    // results by 5e-4 to 0.3 from f32. A value float and double round to different bf16
+    // neighbours costs about 1e-4; unoptimised builds (no FMA contraction) see a few.
+    EXPECT_LT(off, 1e-3) << what;
+    EXPECT_LT(off, 0.5 * f32_off) << what << ": bf16 " << off << " vs f32 " << f32_off;
   };
   check(bf16.output, f32.output, ref.output, "output");
   check(bf16.h_n, f32.h_n, ref.h_n, "h_n");
