@@ -135,6 +135,7 @@ void run_train_lm(TrainArgs a) {
   };
   ProgressOptions po;
   po.log_every = a.log_every;
+  po.first_step = trainer->step();  // after --resume, the ETA counts only this run's steps
   Progress progress("train", trainer->total_steps(), po);
   LmEval last_valid;
   auto on_event = [&](const LmTrainEvent& ev) {

@@ -44,7 +44,7 @@ std::string format_field(const ProgressField& field) {
 
 std::string format_progress(const std::string& label, int64_t step, int64_t total,
                             const std::vector<ProgressField>& fields, double elapsed_s,
-                            int bar_width) {
+                            int bar_width, int64_t first_step) {
   const double fraction =
       total > 0 ? std::clamp(static_cast<double>(step) / static_cast<double>(total), 0.0, 1.0)
                 : 0.0;
@@ -60,9 +60,9 @@ std::string format_progress(const std::string& label, int64_t step, int64_t tota
   std::string tail;
   for (const ProgressField& field : fields)
     tail += (tail.empty() ? "" : " · ") + format_field(field);
-  const double eta = step > 0 ? elapsed_s / static_cast<double>(step) *
-                                    static_cast<double>(std::max<int64_t>(total - step, 0))
-                              : -1;
+  const double eta = step > first_step ? elapsed_s / static_cast<double>(step - first_step) *
+                                             static_cast<double>(std::max<int64_t>(total - step, 0))
+                                       : -1;
   tail += (tail.empty() ? "" : " · ") + format_duration(elapsed_s) + " elapsed · ETA " +
           format_duration(eta);
   return line + " " + tail;
@@ -123,12 +123,13 @@ void Progress::draw() {
   last_draw_s_ = now;
   shown_ = true;
   if (!terminal_) {
-    const std::string line = format_progress(label_, step_, total_, fields_, now, 0);
+    const std::string line =
+        format_progress(label_, step_, total_, fields_, now, 0, options_.first_step);
     std::fprintf(options_.out, "%s\n", line.c_str());
     std::fflush(options_.out);
     return;
   }
-  std::string line = format_progress(label_, step_, total_, fields_, now);
+  std::string line = format_progress(label_, step_, total_, fields_, now, 20, options_.first_step);
   const size_t width = columns(line);
   if (width < last_width_) line.append(last_width_ - width, ' ');
   last_width_ = width;

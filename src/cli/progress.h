@@ -36,17 +36,18 @@ std::string format_rate(double per_second);
 std::string format_field(const ProgressField& field);
 
 // "train 120/1000 [=====>      ] 12% loss 2.314 · 12.3k tok/s · 0:42 elapsed · ETA 5:03".
-// bar_width 0 leaves the bar out (plain log lines). The ETA extrapolates elapsed time per step
-// and is "--:--" before the first step.
+// bar_width 0 leaves the bar out (plain log lines). The ETA extrapolates the elapsed time per
+// step done since `first_step` (where a resumed run started) and is "--:--" before one is.
 std::string format_progress(const std::string& label, int64_t step, int64_t total,
                             const std::vector<ProgressField>& fields, double elapsed_s,
-                            int bar_width = 20);
+                            int bar_width = 20, int64_t first_step = 0);
 
 struct ProgressOptions {
   int64_t log_every = 100;    // plain mode: print a line every this many steps
   double min_redraw_s = 0.1;  // terminal mode: redraw at most this often
   std::FILE* out = stderr;    // where the display goes
   int terminal = -1;          // 1 redraw in place, 0 plain lines, -1 isatty(out)
+  int64_t first_step = 0;     // the step a resumed run starts from (for the ETA)
 };
 
 // Shows the progress of `total` steps of work named `label`. update() after each step;

@@ -72,6 +72,10 @@ TEST(FormatProgress, BarFillsWithTheFraction) {
             "x 0/10 [          ] 0% 0:00 elapsed · ETA --:--");
   EXPECT_EQ(format_progress("x", 5, 10, {}, 5, 10),
             "x 5/10 [====>     ] 50% 0:05 elapsed · ETA 0:05");
+  // A run resumed at step 4: 1 step in 5 s, so 5 s per step for the 5 left, not 5/5 · 5.
+  EXPECT_NE(format_progress("x", 5, 10, {}, 5, 0, 4).find("ETA 0:25"), std::string::npos)
+      << format_progress("x", 5, 10, {}, 5, 0, 4);
+  EXPECT_NE(format_progress("x", 4, 10, {}, 5, 0, 4).find("ETA --:--"), std::string::npos);
   EXPECT_EQ(format_progress("x", 10, 10, {}, 10, 10),
             "x 10/10 [==========] 100% 0:10 elapsed · ETA 0:00");
   // Past the end (a caller that overshoots) is clamped, not a longer bar.
