@@ -1,5 +1,5 @@
-// Small helpers shared by the training commands: the --cell flag, --threads, and Ctrl-C
-// handling that lets a training loop stop cleanly and save. Leaves out: the commands.
+// Small helpers shared by the training commands: the --cell and --precision flags, --threads, and
+// Ctrl-C handling that lets a training loop stop cleanly and save. Leaves out: the commands.
 #pragma once
 
 #include <string>
@@ -11,6 +11,11 @@ namespace recur::cli {
 // "lstm", "gru", "rnn" (= rnn_tanh), "rnn_tanh", "rnn_relu"; anything else is an Error naming
 // the flag and the choices.
 RnnMode parse_cell(const std::string& cell);
+
+// The help of every training command's --precision (parsed with recur::parse_precision).
+inline constexpr const char* kPrecisionHelp =
+    "f32, or bf16: the recurrent layers' matrix products on bf16 inputs with float "
+    "accumulation (twice the rate on CPUs with avx512_bf16)";
 
 // Sets the OpenMP thread count when threads > 0 (0 keeps the default: all cores).
 void set_threads(int threads);

@@ -299,10 +299,7 @@ void add_lm_commands(CLI::App& app) {
   add_corpus_options(lm, &t->corpus, false);
   lm->add_option("--out", t->out, "checkpoint to write (safetensors)")->required();
   lm->add_option("--cell", t->cell, "lstm, gru, rnn or rnn_relu")->capture_default_str();
-  lm->add_option("--precision", t->precision,
-                 "f32, or bf16: the recurrent layers' matrix products on bf16 inputs with float "
-                 "accumulation (twice the rate on CPUs with avx512_bf16)")
-      ->capture_default_str();
+  lm->add_option("--precision", t->precision, kPrecisionHelp)->capture_default_str();
   lm->add_option("--embed", t->config.embed, "embedding size")->capture_default_str();
   lm->add_option("--hidden", t->config.hidden, "hidden size")->capture_default_str();
   lm->add_option("--layers", t->config.layers, "recurrent layers")->capture_default_str();

@@ -164,10 +164,7 @@ void add_common(CLI::App* cmd, CommonArgs* a, bool recurrent) {
   cmd->add_option("--out", a->out, "checkpoint to write (safetensors)")->required();
   if (recurrent) {
     cmd->add_option("--cell", a->cell, "lstm, gru, rnn or rnn_relu")->capture_default_str();
-    cmd->add_option("--precision", a->precision,
-                    "f32, or bf16: the recurrent layers' matrix products on bf16 inputs with "
-                    "float accumulation (twice the rate on CPUs with avx512_bf16)")
-        ->capture_default_str();
+    cmd->add_option("--precision", a->precision, kPrecisionHelp)->capture_default_str();
     cmd->add_option("--hidden", a->config.hidden, "hidden size")->capture_default_str();
     cmd->add_option("--layers", a->config.layers, "recurrent layers")->capture_default_str();
     cmd->add_flag("--bidirectional", a->config.bidirectional, "both directions, concatenated");
