@@ -1,6 +1,7 @@
-// The one GEMM seam: every matrix product in recur goes through gemm().
-// float calls oneDNN's dnnl_sgemm; double is a plain-loop reference used by the
-// finite-difference checks. Leaves out: batched GEMM and packed weights (later, behind this seam).
+// The plain GEMM: float calls oneDNN's dnnl_sgemm; double is a plain-loop reference used by the
+// finite-difference checks. Its siblings: kernels/packed_gemm.h (weights packed once, for the
+// per-step recurrent product) and kernels/bf16.h (bf16 inputs, float accumulation).
+// Leaves out: batched GEMM.
 #pragma once
 
 #include <cstdint>
