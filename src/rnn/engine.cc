@@ -16,6 +16,7 @@
 
 #include "kernels/bf16.h"
 #include "kernels/gemm.h"
+#include "kernels/matvec.h"
 #include "kernels/packed_gemm.h"
 #include "recur/error.h"
 #include "rnn/cell.h"
@@ -103,9 +104,9 @@ Scratch<S>& scratch() {
 // 1 thread: 6.6 ms unpacked against 7.2 ms packed).
 constexpr int64_t kPackFromSteps = 4;
 constexpr int64_t kPackFromRows = 2;
-// Unpacked products of at most this many rows read the weights on every core
-// (kernels::gemm_split_n): they are bound by reading the weights.
-constexpr int64_t kSplitUpToRows = 1;
+// Products of a batch of one are matrix-vector products, bound by reading the weights:
+// kernels::MatVec reads them on every core, alternating its walk so that part comes from L2.
+constexpr int64_t kMatVecUpToRows = 1;
 // Packed products are split into two column blocks, one per thread, from this many columns
 // per block on.
 constexpr int64_t kSplitFromColumns = 64;
@@ -147,6 +148,8 @@ class StepProduct<float> {
         trans_w_(trans_w),
         bf16_(bf16),
         packed_(steps >= kPackFromSteps && (rows >= kPackFromRows || bf16)) {
+    if (!bf16 && rows <= kMatVecUpToRows)
+      matvec_ = trans_w ? kernels::MatVec(w, N, K) : kernels::MatVec(w, K, N);
     if (!packed_) return;
     // The packed weights live in the packing thread's scratch (see Scratch::packed).
     split_ = N >= 2 * kSplitFromColumns && !omp_in_parallel() && omp_get_max_threads() >= 2;
@@ -173,9 +176,11 @@ class StepProduct<float> {
       }
     } else if (packed_) {
       weights_[0].multiply(M, A, C, accumulate);
-    } else if (!bf16_ && M <= kSplitUpToRows) {
-      kernels::gemm_split_n(false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
-                            accumulate ? 1.0f : 0.0f, C, N_);
+    } else if (!bf16_ && M == 1 && matvec_.rows() > 0) {
+      if (trans_w_)
+        matvec_.times(A, C, accumulate);
+      else
+        matvec_.transposed_times(A, C, accumulate);
     } else {
       product<float>(bf16_, false, trans_w_, M, N_, K_, A, K_, w_, trans_w_ ? K_ : N_,
                      accumulate ? 1.0f : 0.0f, C, N_);
@@ -187,6 +192,7 @@ class StepProduct<float> {
   int64_t N_, K_, half_ = 0;
   bool trans_w_, bf16_, packed_, split_ = false;
   kernels::PackedWeights weights_[2];
+  mutable kernels::MatVec matvec_;  // batch of one (it keeps the direction of its next walk)
 };
 
 struct Dims {

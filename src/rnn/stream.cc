@@ -3,15 +3,15 @@
 // projected LSTMs h = h_cell·W_hrᵀ. Nothing is allocated after construction.
 //
 // How each product runs, by measurement on the 2-core AVX-512 machine (recur_bench S1, C3):
-// float with a batch of one: sgemm's matrix-vector path on a private copy of the weights (it
-// beat oneDNN's packed matmul there), the rows split over the threads (gemm_split_n); larger
+// float with a batch of one: kernels::MatVec on a private copy of the weights (faster there than
+// sgemm's matrix-vector path or oneDNN's packed matmul), the rows split over the threads; larger
 // batches and bf16: weights packed once (kernels::PackedWeights), bf16 halving the bytes every step
 // must read.
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "kernels/gemm.h"
+#include "kernels/matvec.h"
 #include "kernels/packed_gemm.h"
 #include "recur/error.h"
 #include "recur/rnn.h"
@@ -29,21 +29,24 @@ class FixedProduct {
   FixedProduct(const Tensor& w, int64_t rows, bool bf16) : N_(w.size(0)), K_(w.size(1)) {
     if (rows == 1 && !bf16) {
       copy_.assign(w.data(), w.data() + w.numel());
+      matvec_ = kernels::MatVec(copy_.data(), N_, K_);
     } else {
       packed_ = std::make_unique<kernels::PackedWeights>();
       packed_->pack(w.data(), N_, K_, /*trans_b=*/true, /*accumulating=*/false, bf16);
     }
   }
-  void operator()(int64_t M, const float* A, float* C) const {
+  void operator()(int64_t M, const float* A, float* C) {
     if (packed_)
       packed_->multiply(M, A, C, false);
     else
-      kernels::gemm_split_n(false, true, M, N_, K_, A, K_, copy_.data(), K_, 0.0f, C, N_);
+      matvec_.times(A, C, false);
+    (void)M;
   }
 
  private:
   int64_t N_ = 0, K_ = 0;
   std::vector<float> copy_;
+  kernels::MatVec matvec_;  // on copy_ (a vector<float> keeps its buffer when moved)
   std::unique_ptr<kernels::PackedWeights> packed_;
 };
 
@@ -61,6 +64,7 @@ struct RnnStream::Impl {
   std::vector<Layer> layers;
   RnnState state;                                // h [L, B, Ho], c [L, B, H]
   std::vector<float> gx, gh, h_raw, zeros, out;  // step buffers
+  bool flip = false;                             // this step's products in the other order
 };
 
 RnnStream::RnnStream(const Rnn& rnn, int64_t batch) : impl_(std::make_unique<Impl>()) {
@@ -138,8 +142,15 @@ void RnnStream::step(const float* x, float* y) {
     Impl::Layer& layer = m.layers[l];
     float* h = m.state.h.data() + l * B * Ho;
     float* c = lstm ? m.state.c.data() + l * B * H : nullptr;
-    layer.w_ih(B, in, m.gx.data());
-    layer.w_hh(B, h, m.gh.data());
+    // Every other step takes the two products in the other order: each MatVec also reverses
+    // its walk, so the weights read last stay in L2 for the first ones read next.
+    if (!m.flip) {
+      layer.w_ih(B, in, m.gx.data());
+      layer.w_hh(B, h, m.gh.data());
+    } else {
+      layer.w_hh(B, h, m.gh.data());
+      layer.w_ih(B, in, m.gx.data());
+    }
     for (int64_t r = 0; r < B; ++r) {
       float* __restrict g = m.gx.data() + r * GH;
       const float* __restrict b = layer.bias.data();
@@ -159,6 +170,7 @@ void RnnStream::step(const float* x, float* y) {
     if (o.proj_size) layer.w_hr(B, m.h_raw.data(), h);
     in = h;
   }
+  m.flip = !m.flip;
   std::copy_n(in, B * Ho, y);
 }
 
