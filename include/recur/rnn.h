@@ -112,6 +112,11 @@ class Rnn {
 
   // Inference: no dropout, nothing saved.
   RnnOutput forward(const Tensor& input, const RnnArgs& args = {}) const;
+  // The same, written into `out`: tensors of `out` that already have the right shapes are
+  // overwritten in place, others are replaced. A loop that calls it with the same `out` and
+  // inputs of one shape allocates nothing after the first call (batch_first inputs excepted:
+  // they are transposed through a copy).
+  void forward(const Tensor& input, const RnnArgs& args, RnnOutput* out) const;
   // Training: applies dropout between layers (drawing masks from `rng`, which may be null
   // when dropout is 0) and fills `workspace` for backward().
   RnnOutput forward_train(const Tensor& input, const RnnArgs& args, RnnWorkspace* workspace,

@@ -54,6 +54,8 @@ int64_t bench_weight_bytes(const BenchProblem& p);
 class RecurRunner {
  public:
   explicit RecurRunner(const BenchProblem& p);
+  RecurRunner(const RecurRunner&) = delete;  // last_ points into the object
+  RecurRunner& operator=(const RecurRunner&) = delete;
   const Rnn& rnn() const { return rnn_; }
   const Tensor& input() const { return x_; }         // [T, B, I] (stream: step t reads x[t])
   const Tensor& grad_output() const { return dy_; }  // [T, B, D*H]
@@ -62,13 +64,15 @@ class RecurRunner {
   void training_step();  // forward_train() + backward(dy): weight and input gradients
   void stream_run();     // T RnnStream::step() calls from the zero state (stream made once)
 
-  const Tensor& output() const { return out_; }  // of the last run: [T, B, D*H]
+  const Tensor& output() const { return *last_; }  // of the last run: [T, B, D*H]
   const RnnGrads& grads() const { return grads_; }
 
  private:
   BenchProblem p_;
   Rnn rnn_;
   Tensor x_, dy_, out_;
+  RnnOutput inference_out_;     // inference() writes here, run after run
+  const Tensor* last_ = &out_;  // the last run's output
   RnnWorkspace ws_;
   RnnGrads grads_;
   std::unique_ptr<RnnStream> stream_;

@@ -2,6 +2,8 @@
 // compiler vectorises them, and kernels/activation.h supplies sigmoid and tanh.
 #include "rnn/cell.h"
 
+#include <omp.h>
+
 #include <vector>
 
 #include "kernels/activation.h"
@@ -112,6 +114,18 @@ void gru_backward_row(int64_t H, const S* __restrict saved, const S* __restrict 
 // (the two directions of a bidirectional layer) the loop stays on its thread.
 constexpr int64_t kParallelFrom = int64_t{1} << 16;
 
+// row(r) for every row, split over the threads when the step is big enough. Small steps call
+// the loop directly: even a one-thread parallel region costs a libgomp call per step.
+template <typename F>
+void for_rows(int64_t rows, int64_t width, const F& row) {
+  if (rows >= 2 && rows * width >= kParallelFrom && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  } else {
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  }
+}
+
 template <typename S>
 void cell_forward(RnnMode mode, const CellForward<S>& a) {
   const int64_t H = a.H;
@@ -124,8 +138,7 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
     no_bias.assign(H, S(0));
     b_hn = no_bias.data();
   }
-#pragma omp parallel for if (a.rows >= 2 && a.rows * G * H >= kParallelFrom) schedule(static)
-  for (int64_t r = 0; r < a.rows; ++r) {
+  const auto row = [&](int64_t r) {
     const S* gx = a.gx + r * G * H;
     const S* gh = a.gh + r * G * H;
     S* h = a.h + r * H;
@@ -155,7 +168,8 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
         break;
       }
     }
-  }
+  };
+  for_rows(a.rows, G * H, row);
 }
 
 template <typename S>
@@ -163,8 +177,7 @@ void cell_backward(RnnMode mode, const CellBackward<S>& a) {
   const int64_t H = a.H;
   const int64_t G = gate_count(mode);
   const int64_t W = saved_gate_width(mode, H);
-#pragma omp parallel for if (a.rows >= 2 && a.rows * G * H >= kParallelFrom) schedule(static)
-  for (int64_t r = 0; r < a.rows; ++r) {
+  const auto row = [&](int64_t r) {
     const S* saved = a.saved + r * W;
     const S* dh = a.dh + r * H;
     S* dgx = a.dgx + r * G * H;
@@ -185,7 +198,8 @@ void cell_backward(RnnMode mode, const CellBackward<S>& a) {
         break;
       }
     }
-  }
+  };
+  for_rows(a.rows, G * H, row);
 }
 
 template void cell_forward<float>(RnnMode, const CellForward<float>&);

@@ -253,9 +253,10 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   // input projection, whose GEMM allocates and frees scratch of its own: placed after it, they
   // would sit in the hole it leaves, and the next call's GEMM scratch would not fit there.
   Scratch<S>& sc = scratch<S>();
-  S* xw = sized(sc.xw, T * B * GH);  // (T, B, GH)
+  const bool full = b.sorted_len[B - 1] == T;  // then perm is the identity
+  S* xw = sized(sc.xw, T * B * GH);            // (T, B, GH)
   S* bias = sized(sc.bias, GH);
-  S* gx = sized(sc.gx, B * GH);
+  S* gx = sized(sc.gx, full ? 0 : B * GH);
   S* gh = sized(sc.gh, B * GH);
   S* h_raw_scratch = sized(sc.h_raw, d.P ? B * H : 0);
   S* h_state = sized(sc.h_state, B * Ho);  // (B, Ho) sorted rows
@@ -301,16 +302,20 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     S* c_next = !lstm ? nullptr : ws ? &ws->c_all[(s + 1) * B * H] : c_state;
     S* h_cell = !d.P ? h_next : ws ? &ws->h_raw[s * B * H] : h_raw_scratch;
 
-    for (int64_t j = 0; j < rows; ++j) {
-      const int64_t t = b.time_of(s, j, reverse);
-      std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
-    }
+    // Full batches read this step's input projections where they are (rows in batch order);
+    // otherwise the active rows are gathered in sorted order.
+    const S* gx_step = full ? xw + (reverse ? T - 1 - s : s) * B * GH : gx;
+    if (!full)
+      for (int64_t j = 0; j < rows; ++j) {
+        const int64_t t = b.time_of(s, j, reverse);
+        std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
+      }
     recurrent(rows, h_prev, gh, false);
 
     CellForward<S> cell;
     cell.rows = rows;
     cell.H = H;
-    cell.gx = gx;
+    cell.gx = gx_step;
     cell.gh = gh;
     cell.b_hn = b_hn;
     cell.h_prev = h_prev;
@@ -533,17 +538,24 @@ void stack_forward(const StackParams<S>& params, const Batch& batch, const S* in
     ws->layer_inputs[0].assign(input, input + T * B * o.input_size);
     ws->masks[0].clear();
   }
-  // A layer's output is the next one's input: written straight into the workspace in training.
-  std::vector<S> layer_in, layer_out;
+  // A layer's output is the next one's input: written straight into the workspace in training,
+  // into two buffers of the thread's kept from call to call at inference.
+  thread_local std::vector<S> inference_io[2];
+  std::vector<S>& layer_in = inference_io[0];
+  std::vector<S>& layer_out = inference_io[1];
   const S* x = input;
   for (int64_t l = 0; l < L; ++l) {
     const Dims d = dims_of(o, l);
     const bool last = l == L - 1;
     std::vector<S>& next = ws && !last ? ws->layer_inputs[l + 1] : layer_out;
     S* out = output;
-    if (!last) {
-      next.assign(T * B * D * Ho, S(0));
+    if (!last) {  // every active step is written below; the padded ones must read as zeros
+      const int64_t Y = D * Ho;
+      next.resize(T * B * Y);
       out = next.data();
+      for (int64_t bb = 0; bb < B; ++bb)
+        for (int64_t t = batch.lengths[bb]; t < T; ++t)
+          std::fill_n(out + (t * B + bb) * Y, Y, S(0));
     }
     for_each_direction(D, [&](int64_t dir) {
       const int64_t ld = l * D + dir;

@@ -316,16 +316,42 @@ RnnOutput make_output(const RnnOptions& o, const rnn::Batch& b) {
   return out;
 }
 
+// `t` with shape `shape`: kept (contents left as they are) when it has it, replaced otherwise.
+void reshape_for_output(Tensor& t, const Shape& shape) {
+  if (!t.defined() || t.shape() != shape) t = Tensor(shape);
+}
+
 }  // namespace
 
 RnnOutput Rnn::forward(const Tensor& input, const RnnArgs& args) const {
-  Prepared p = prepare(options_, params_, names_, input, args);
-  RnnOutput out = make_output(options_, p.batch);
-  rnn::stack_forward<float>(p.params, p.batch, p.x, args.h0.defined() ? args.h0.data() : nullptr,
-                            args.c0.defined() ? args.c0.data() : nullptr, out.output.data(),
-                            out.h_n.data(), out.c_n.data(), nullptr, nullptr);
-  if (options_.batch_first) out.output = swap_first_axes(out.output);
+  RnnOutput out;
+  forward(input, args, &out);
   return out;
+}
+
+void Rnn::forward(const Tensor& input, const RnnArgs& args, RnnOutput* out) const {
+  RECUR_CHECK(out != nullptr, "RNN: forward needs an RnnOutput to write into");
+  Prepared p = prepare(options_, params_, names_, input, args);
+  const RnnOptions& o = options_;
+  const rnn::Batch& b = p.batch;
+  const int64_t LD = o.num_layers * o.num_directions();
+  const int64_t Y = o.num_directions() * o.output_hidden_size();
+  reshape_for_output(out->h_n, {LD, b.B, o.output_hidden_size()});
+  if (o.mode == RnnMode::kLstm)
+    reshape_for_output(out->c_n, {LD, b.B, o.hidden_size});
+  else
+    out->c_n = Tensor();
+  // The engine writes every active step of the output; padded steps are zeros.
+  Tensor time_major;
+  Tensor& y = o.batch_first ? time_major : out->output;
+  reshape_for_output(y, {b.T, b.B, Y});
+  for (int64_t bb = 0; bb < b.B; ++bb)
+    for (int64_t t = b.lengths[bb]; t < b.T; ++t)
+      std::memset(y.data() + (t * b.B + bb) * Y, 0, Y * sizeof(float));
+  rnn::stack_forward<float>(p.params, b, p.x, args.h0.defined() ? args.h0.data() : nullptr,
+                            args.c0.defined() ? args.c0.data() : nullptr, y.data(), out->h_n.data(),
+                            out->c_n.data(), nullptr, nullptr);
+  if (o.batch_first) out->output = swap_first_axes(time_major);
 }
 
 RnnOutput Rnn::forward_train(const Tensor& input, const RnnArgs& args, RnnWorkspace* workspace,

@@ -215,6 +215,52 @@ TEST_P(PerMode, CopiedStateBranchesIndependently) {
   EXPECT_EQ(max_abs_diff(a, b), 0.0f);
 }
 
+// forward(input, args, &out) equals forward(input, args) whatever `out` held before: reused
+// tensors (same buffer, no reallocation) with stale values in them, tensors of the wrong shape
+// or of another configuration, padded steps, batch_first.
+TEST_P(PerMode, ForwardIntoOutputMatchesAndReuses) {
+  for (bool batch_first : {false, true}) {
+    SCOPED_TRACE(batch_first ? "batch_first" : "time-major");
+    RnnOptions o = options(GetParam(), 2, true);
+    o.batch_first = batch_first;
+    Rnn rnn(o, 23);
+    const int64_t T = 5, B = 3;
+    Tensor x =
+        random_tensor(batch_first ? Shape{B, T, o.input_size} : Shape{T, B, o.input_size}, 24);
+    RnnArgs padded;
+    padded.lengths = {5, 2, 4};
+
+    RnnOutput out;
+    out.c_n = Tensor({1, 1, 1});  // wrong for every mode: replaced (or dropped for non-LSTM)
+    for (const RnnArgs& args : {RnnArgs{}, padded, RnnArgs{}, padded}) {
+      RnnOutput want = rnn.forward(x, args);
+      // Stale values in the reused tensors must not leak into the result.
+      for (Tensor* t : {&out.output, &out.h_n, &out.c_n})
+        if (t->defined())
+          for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = 1e3f;
+      const float* before = out.output.defined() ? out.output.data() : nullptr;
+      rnn.forward(x, args, &out);
+      EXPECT_EQ(max_abs_diff(out.output, want.output), 0.0f);
+      EXPECT_EQ(max_abs_diff(out.h_n, want.h_n), 0.0f);
+      EXPECT_EQ(out.c_n.defined(), want.c_n.defined());
+      if (want.c_n.defined()) {
+        EXPECT_EQ(max_abs_diff(out.c_n, want.c_n), 0.0f);
+      }
+      if (before && !batch_first) {
+        EXPECT_EQ(out.output.data(), before) << "output reallocated";
+      }
+    }
+    // Another batch size: every tensor is replaced by one of the new shape.
+    Tensor x1 =
+        random_tensor(batch_first ? Shape{1, T, o.input_size} : Shape{T, 1, o.input_size}, 25);
+    rnn.forward(x1, {}, &out);
+    EXPECT_EQ(max_abs_diff(out.output, rnn.forward(x1).output), 0.0f);
+    EXPECT_EQ(out.h_n.size(1), 1);
+  }
+  Rnn rnn(options(GetParam(), 1, false), 26);
+  EXPECT_THROW(rnn.forward(random_tensor({2, 1, 7}, 27), {}, nullptr), Error);
+}
+
 TEST_P(PerMode, DeterministicBySeed) {
   RnnOptions o = options(GetParam(), 2, true);
   o.dropout = 0.3f;
