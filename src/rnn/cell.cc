@@ -30,13 +30,13 @@ namespace {
 // of run-time alias checks the LSTM would need). kSave: write the activations for backward.
 template <typename S, bool kSave>
 void lstm_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
-                      const S* __restrict c_prev, S* __restrict c, S* __restrict h,
-                      S* __restrict saved) {
+                      const S* __restrict b, const S* __restrict c_prev, S* __restrict c,
+                      S* __restrict h, S* __restrict saved) {
   for (int64_t k = 0; k < H; ++k) {
-    S i = sigmoid(gx[k] + gh[k]);
-    S f = sigmoid(gx[H + k] + gh[H + k]);
-    S g = tanh_(gx[2 * H + k] + gh[2 * H + k]);
-    S o = sigmoid(gx[3 * H + k] + gh[3 * H + k]);
+    S i = sigmoid(gx[k] + gh[k] + b[k]);
+    S f = sigmoid(gx[H + k] + gh[H + k] + b[H + k]);
+    S g = tanh_(gx[2 * H + k] + gh[2 * H + k] + b[2 * H + k]);
+    S o = sigmoid(gx[3 * H + k] + gh[3 * H + k] + b[3 * H + k]);
     S cn = f * c_prev[k] + i * g;
     c[k] = cn;
     h[k] = o * tanh_(cn);
@@ -51,13 +51,13 @@ void lstm_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
 
 template <typename S, bool kSave>
 void gru_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
-                     const S* __restrict b_hn, const S* __restrict h_prev, S* __restrict h,
-                     S* __restrict saved) {
+                     const S* __restrict b, const S* __restrict b_hn, const S* __restrict h_prev,
+                     S* __restrict h, S* __restrict saved) {
   for (int64_t k = 0; k < H; ++k) {
-    S rg = sigmoid(gx[k] + gh[k]);
-    S z = sigmoid(gx[H + k] + gh[H + k]);
+    S rg = sigmoid(gx[k] + gh[k] + b[k]);
+    S z = sigmoid(gx[H + k] + gh[H + k] + b[H + k]);
     S hn = gh[2 * H + k] + b_hn[k];  // never null: zeros when the layer has no bias
-    S n = tanh_(gx[2 * H + k] + rg * hn);
+    S n = tanh_(gx[2 * H + k] + b[2 * H + k] + rg * hn);
     h[k] = (S(1) - z) * n + z * h_prev[k];
     if constexpr (kSave) {
       saved[k] = rg;
@@ -131,13 +131,13 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
   const int64_t H = a.H;
   const int64_t G = gate_count(mode);
   const int64_t W = saved_gate_width(mode, H);
-  // GRU without biases reads zeros, so that its loop has no branch (and vectorises).
+  // A layer without biases reads zeros, so that the loops have no branch (and vectorise).
   thread_local std::vector<S> no_bias;
-  const S* b_hn = a.b_hn;
-  if (mode == RnnMode::kGru && !b_hn) {
-    no_bias.assign(H, S(0));
-    b_hn = no_bias.data();
-  }
+  if ((!a.bias || (mode == RnnMode::kGru && !a.b_hn)) &&
+      static_cast<int64_t>(no_bias.size()) < G * H)
+    no_bias.assign(G * H, S(0));
+  const S* bias = a.bias ? a.bias : no_bias.data();
+  const S* b_hn = a.b_hn || mode != RnnMode::kGru ? a.b_hn : no_bias.data();
   const auto row = [&](int64_t r) {
     const S* gx = a.gx + r * G * H;
     const S* gh = a.gh + r * G * H;
@@ -147,7 +147,7 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
       case RnnMode::kRnnTanh:
       case RnnMode::kRnnRelu:
         for (int64_t k = 0; k < H; ++k) {
-          S pre = gx[k] + gh[k];
+          S pre = gx[k] + gh[k] + bias[k];
           S v = mode == RnnMode::kRnnTanh ? tanh_(pre) : (pre > S(0) ? pre : S(0));
           h[k] = v;
           if (saved) saved[k] = v;
@@ -155,16 +155,16 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
         break;
       case RnnMode::kLstm: {
         if (saved)
-          lstm_forward_row<S, true>(H, gx, gh, a.c_prev + r * H, a.c + r * H, h, saved);
+          lstm_forward_row<S, true>(H, gx, gh, bias, a.c_prev + r * H, a.c + r * H, h, saved);
         else
-          lstm_forward_row<S, false>(H, gx, gh, a.c_prev + r * H, a.c + r * H, h, nullptr);
+          lstm_forward_row<S, false>(H, gx, gh, bias, a.c_prev + r * H, a.c + r * H, h, nullptr);
         break;
       }
       case RnnMode::kGru: {
         if (saved)
-          gru_forward_row<S, true>(H, gx, gh, b_hn, a.h_prev + r * H, h, saved);
+          gru_forward_row<S, true>(H, gx, gh, bias, b_hn, a.h_prev + r * H, h, saved);
         else
-          gru_forward_row<S, false>(H, gx, gh, b_hn, a.h_prev + r * H, h, nullptr);
+          gru_forward_row<S, false>(H, gx, gh, bias, b_hn, a.h_prev + r * H, h, nullptr);
         break;
       }
     }

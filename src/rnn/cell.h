@@ -32,6 +32,7 @@ struct CellForward {
   int64_t H = 0;
   const S* gx = nullptr;      // (R, G*H)
   const S* gh = nullptr;      // (R, G*H)
+  const S* bias = nullptr;    // (G*H) added to every row of gx; null: none
   const S* b_hn = nullptr;    // (H) GRU only; null when bias=false
   const S* h_prev = nullptr;  // (R, H) GRU only
   const S* c_prev = nullptr;  // (R, H) LSTM only

@@ -286,11 +286,10 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
                                  d.bf16);
 
   product<S>(d.bf16, false, true, T * B, GH, d.I, x, d.I, w.w_ih, d.I, S(0), xw, GH);
-  if (w.b_ih) {  // b_ih + b_hh, except GRU's n block whose b_hh sits inside r⊙(...)
+  // The cell adds b_ih + b_hh (except GRU's n block, whose b_hh sits inside r⊙(...)) to the
+  // input projections as it reads them: no pass of its own over all T·B·GH of them.
+  if (w.b_ih)
     for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
-    for (int64_t r = 0; r < T * B; ++r)
-      for (int64_t k = 0; k < GH; ++k) xw[r * GH + k] += bias[k];
-  }
   const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
 
   for (int64_t s = 0; s < T; ++s) {
@@ -317,6 +316,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     cell.H = H;
     cell.gx = gx_step;
     cell.gh = gh;
+    cell.bias = w.b_ih ? bias : nullptr;
     cell.b_hn = b_hn;
     cell.h_prev = h_prev;
     cell.c_prev = c_prev;

@@ -135,7 +135,6 @@ void RnnStream::step(const float* x, float* y) {
   Impl& m = *impl_;
   const RnnOptions& o = m.o;
   const int64_t B = m.B, H = o.hidden_size, Ho = o.output_hidden_size();
-  const int64_t GH = gate_count(o.mode) * H;
   const bool lstm = o.mode == RnnMode::kLstm;
   const float* in = x;
   for (int64_t l = 0; l < o.num_layers; ++l) {
@@ -151,16 +150,12 @@ void RnnStream::step(const float* x, float* y) {
       layer.w_hh(B, h, m.gh.data());
       layer.w_ih(B, in, m.gx.data());
     }
-    for (int64_t r = 0; r < B; ++r) {
-      float* __restrict g = m.gx.data() + r * GH;
-      const float* __restrict b = layer.bias.data();
-      for (int64_t k = 0; k < GH; ++k) g[k] += b[k];
-    }
     rnn::CellForward<float> cell;
     cell.rows = B;
     cell.H = H;
     cell.gx = m.gx.data();
     cell.gh = m.gh.data();
+    cell.bias = layer.bias.empty() ? nullptr : layer.bias.data();
     cell.b_hn = layer.b_hn.empty() ? nullptr : layer.b_hn.data();
     cell.h_prev = h;
     cell.c_prev = c;
