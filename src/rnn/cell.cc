@@ -28,15 +28,17 @@ namespace {
 // One row of each cell, with every buffer a __restrict parameter: the buffers never overlap,
 // and saying so lets GCC vectorise these loops (with plain pointers it gives up on the dozens
 // of run-time alias checks the LSTM would need). kSave: write the activations for backward.
+// `units` hidden units; gate g of unit k at gx[g * H + k], b[g * H + k], saved[g * H + k] and
+// gh[g * Hh + k] (the same for GRU below).
 template <typename S, bool kSave>
-void lstm_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
-                      const S* __restrict b, const S* __restrict c_prev, S* __restrict c,
-                      S* __restrict h, S* __restrict saved) {
-  for (int64_t k = 0; k < H; ++k) {
+void lstm_forward_row(int64_t units, int64_t H, int64_t Hh, const S* __restrict gx,
+                      const S* __restrict gh, const S* __restrict b, const S* __restrict c_prev,
+                      S* __restrict c, S* __restrict h, S* __restrict saved) {
+  for (int64_t k = 0; k < units; ++k) {
     S i = sigmoid(gx[k] + gh[k] + b[k]);
-    S f = sigmoid(gx[H + k] + gh[H + k] + b[H + k]);
-    S g = tanh_(gx[2 * H + k] + gh[2 * H + k] + b[2 * H + k]);
-    S o = sigmoid(gx[3 * H + k] + gh[3 * H + k] + b[3 * H + k]);
+    S f = sigmoid(gx[H + k] + gh[Hh + k] + b[H + k]);
+    S g = tanh_(gx[2 * H + k] + gh[2 * Hh + k] + b[2 * H + k]);
+    S o = sigmoid(gx[3 * H + k] + gh[3 * Hh + k] + b[3 * H + k]);
     S cn = f * c_prev[k] + i * g;
     c[k] = cn;
     h[k] = o * tanh_(cn);
@@ -50,13 +52,13 @@ void lstm_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
 }
 
 template <typename S, bool kSave>
-void gru_forward_row(int64_t H, const S* __restrict gx, const S* __restrict gh,
-                     const S* __restrict b, const S* __restrict b_hn, const S* __restrict h_prev,
-                     S* __restrict h, S* __restrict saved) {
-  for (int64_t k = 0; k < H; ++k) {
+void gru_forward_row(int64_t units, int64_t H, int64_t Hh, const S* __restrict gx,
+                     const S* __restrict gh, const S* __restrict b, const S* __restrict b_hn,
+                     const S* __restrict h_prev, S* __restrict h, S* __restrict saved) {
+  for (int64_t k = 0; k < units; ++k) {
     S rg = sigmoid(gx[k] + gh[k] + b[k]);
-    S z = sigmoid(gx[H + k] + gh[H + k] + b[H + k]);
-    S hn = gh[2 * H + k] + b_hn[k];  // never null: zeros when the layer has no bias
+    S z = sigmoid(gx[H + k] + gh[Hh + k] + b[H + k]);
+    S hn = gh[2 * Hh + k] + b_hn[k];  // never null: zeros when the layer has no bias
     S n = tanh_(gx[2 * H + k] + b[2 * H + k] + rg * hn);
     h[k] = (S(1) - z) * n + z * h_prev[k];
     if constexpr (kSave) {
@@ -136,17 +138,23 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
   if ((!a.bias || (mode == RnnMode::kGru && !a.b_hn)) &&
       static_cast<int64_t>(no_bias.size()) < G * H)
     no_bias.assign(G * H, S(0));
-  const S* bias = a.bias ? a.bias : no_bias.data();
+  const int64_t u0 = a.u0, n = a.units > 0 ? a.units : H;
+  const int64_t Hh = a.gh_gate > 0 ? a.gh_gate : H;  // gate stride of gh
+  const S* bias = (a.bias ? a.bias : no_bias.data()) + u0;
   const S* b_hn = a.b_hn || mode != RnnMode::kGru ? a.b_hn : no_bias.data();
+  if (b_hn) b_hn += u0;
   const auto row = [&](int64_t r) {
-    const S* gx = a.gx + r * G * H;
-    const S* gh = a.gh + r * G * H;
-    S* h = a.h + r * H;
-    S* saved = a.saved ? a.saved + r * W : nullptr;
+    const S* gx = a.gx + r * G * H + u0;
+    const S* gh = a.gh + r * G * Hh + (a.gh_gate > 0 ? 0 : u0);
+    S* h = a.h + r * H + u0;
+    S* saved = a.saved ? a.saved + r * W + u0 : nullptr;
+    const S* c_prev = a.c_prev ? a.c_prev + r * H + u0 : nullptr;
+    S* c = a.c ? a.c + r * H + u0 : nullptr;
+    const S* h_prev = a.h_prev ? a.h_prev + r * H + u0 : nullptr;
     switch (mode) {
       case RnnMode::kRnnTanh:
       case RnnMode::kRnnRelu:
-        for (int64_t k = 0; k < H; ++k) {
+        for (int64_t k = 0; k < n; ++k) {
           S pre = gx[k] + gh[k] + bias[k];
           S v = mode == RnnMode::kRnnTanh ? tanh_(pre) : (pre > S(0) ? pre : S(0));
           h[k] = v;
@@ -155,21 +163,21 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
         break;
       case RnnMode::kLstm: {
         if (saved)
-          lstm_forward_row<S, true>(H, gx, gh, bias, a.c_prev + r * H, a.c + r * H, h, saved);
+          lstm_forward_row<S, true>(n, H, Hh, gx, gh, bias, c_prev, c, h, saved);
         else
-          lstm_forward_row<S, false>(H, gx, gh, bias, a.c_prev + r * H, a.c + r * H, h, nullptr);
+          lstm_forward_row<S, false>(n, H, Hh, gx, gh, bias, c_prev, c, h, nullptr);
         break;
       }
       case RnnMode::kGru: {
         if (saved)
-          gru_forward_row<S, true>(H, gx, gh, bias, b_hn, a.h_prev + r * H, h, saved);
+          gru_forward_row<S, true>(n, H, Hh, gx, gh, bias, b_hn, h_prev, h, saved);
         else
-          gru_forward_row<S, false>(H, gx, gh, bias, b_hn, a.h_prev + r * H, h, nullptr);
+          gru_forward_row<S, false>(n, H, Hh, gx, gh, bias, b_hn, h_prev, h, nullptr);
         break;
       }
     }
   };
-  for_rows(a.rows, G * H, row);
+  for_rows(a.rows, G * n, row);
 }
 
 template <typename S>

@@ -39,6 +39,10 @@ struct CellForward {
   S* h = nullptr;             // (R, H) new hidden state (pre-projection for LSTM)
   S* c = nullptr;             // (R, H) LSTM only
   S* saved = nullptr;         // (R, saved_gate_width) or null at inference
+  // Only the hidden units [u0, u0 + units) (units 0: all H), every buffer above indexed as
+  // usual, except gh when gh_gate is set: then gh holds just those units, gate g of unit u0 + k
+  // at gh[r * G * gh_gate + g * gh_gate + k] (a thread's own block of the step's product).
+  int64_t u0 = 0, units = 0, gh_gate = 0;
 };
 
 template <typename S>

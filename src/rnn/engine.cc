@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <exception>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -87,6 +88,7 @@ struct Scratch {
   std::vector<S> dh_all, dh, dc, dh_raw, dh_direct, row;
   std::vector<int64_t> order;
   std::vector<char> packed;  // the packed W_hh of the call running (StepProduct<float>)
+  std::vector<S> h_alt;      // forward_two_threads: the other state buffer at inference
 };
 
 template <typename S>
@@ -239,6 +241,89 @@ Dims dims_of(const RnnOptions& o, int64_t layer) {
   return d;
 }
 
+// The forward steps on two threads, each owning half of the hidden units: it packs the gate
+// rows of W_hh for its units once, then at every step multiplies the whole previous state by
+// them and runs the cell for its units only. One barrier per step (the next product reads
+// every unit), where splitting the product and the cell separately forks twice per step.
+// At inference the state alternates between two buffers (h_state, then the scratch h_alt),
+// since one thread's cell writes its units while the other's product may still read the
+// previous state; the LSTM cell state stays in place (each unit's is touched by its owner
+// only). For a full batch without projection (use_two_threads).
+constexpr int64_t kTwoThreadsFromMacs = int64_t{1} << 21;  // per step, B·GH·H
+
+template <typename S>
+bool use_two_threads(const Dims& d, const Batch& b) {
+  return std::is_same_v<S, float> && b.sorted_len[b.B - 1] == b.T && d.P == 0 &&
+         b.T >= kPackFromSteps && b.B >= kPackFromRows && d.H >= 2 * 16 &&
+         b.B * d.GH * d.H >= kTwoThreadsFromMacs && !omp_in_parallel() &&
+         omp_get_max_threads() >= 2;
+}
+
+void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool reverse,
+                         const Batch& b, const float* xw, const float* bias, const float* b_hn,
+                         float* y, int64_t y_stride, float* h_state, float* c_state,
+                         DirectionWorkspace<float>* ws) {
+  const int64_t T = b.T, B = b.B, H = d.H, G = d.G, GH = d.GH;
+  const bool lstm = d.mode == RnnMode::kLstm;
+  const int64_t half = (H / 2 + 15) / 16 * 16;  // thread 0's units: [0, half)
+  float* h_alt = ws ? nullptr : sized(scratch<float>().h_alt, B * H);
+  std::exception_ptr error[2];
+#pragma omp parallel num_threads(2)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t u0 = t == 0 ? 0 : half, n = t == 0 ? half : H - half;
+    Scratch<float>& own = scratch<float>();
+    kernels::PackedWeights weights;
+    float* gh = nullptr;
+    try {
+      std::vector<float> rows(G * n * H);  // gate g's rows for units [u0, u0 + n), in turn
+      for (int64_t g = 0; g < G; ++g)
+        std::copy_n(w.w_hh + (g * H + u0) * H, n * H, rows.data() + g * n * H);
+      weights.pack(rows.data(), G * n, H, /*trans_b=*/true, /*accumulating=*/false, d.bf16, 0,
+                   &own.packed);
+      gh = sized(own.gh, B * G * n);
+    } catch (...) {
+      error[t] = std::current_exception();
+    }
+    // Both threads pass every barrier, whatever fails: after a failure they only skip work.
+#pragma omp barrier
+    for (int64_t s = 0; s < T; ++s) {
+      if (!error[0] && !error[1]) {
+        try {
+          const int64_t tt = reverse ? T - 1 - s : s;  // full batch: every row at time tt
+          const float* h_prev = ws ? &ws->h_all[s * B * H] : (s % 2 ? h_alt : h_state);
+          float* h_next = ws ? &ws->h_all[(s + 1) * B * H] : (s % 2 ? h_state : h_alt);
+          weights.multiply(B, h_prev, gh, false);
+          CellForward<float> cell;
+          cell.rows = B;
+          cell.H = H;
+          cell.gx = xw + tt * B * GH;
+          cell.gh = gh;
+          cell.bias = w.b_ih ? bias : nullptr;
+          cell.b_hn = b_hn;
+          cell.h_prev = h_prev;
+          cell.c_prev = !lstm ? nullptr : ws ? &ws->c_all[s * B * H] : c_state;
+          cell.h = h_next;
+          cell.c = !lstm ? nullptr : ws ? &ws->c_all[(s + 1) * B * H] : c_state;
+          cell.saved = ws && saves_gates(d) ? &ws->saved[s * B * d.W] : nullptr;
+          cell.u0 = u0;
+          cell.units = n;
+          cell.gh_gate = n;
+          cell_forward(d.mode, cell);
+          for (int64_t r = 0; r < B; ++r)
+            std::copy_n(h_next + r * H + u0, n, y + (tt * B + r) * y_stride + u0);
+        } catch (...) {
+          error[t] = std::current_exception();
+        }
+      }
+#pragma omp barrier
+    }
+  }
+  for (const auto& e : error)
+    if (e) std::rethrow_exception(e);
+  if (!ws && T % 2) std::copy_n(h_alt, B * H, h_state);  // the last step wrote h_alt
+}
+
 // One direction forward. x (T, B, I); y (T, B, y_stride) at this direction's column offset;
 // h0, c0, h_n, c_n (B, Ho / H) in original batch order.
 template <typename S>
@@ -282,8 +367,10 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     if (d.P) zero_inactive(ws->h_raw.data(), b, H);
     grow(ws->saved, saves_gates(d) ? T * B * d.W : 0);
   }
-  const StepProduct<S> recurrent(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B,
-                                 d.bf16);
+  const bool two_threads = use_two_threads<S>(d, b);
+  std::optional<StepProduct<S>> recurrent;  // packed here, before the input projection
+  if (!two_threads)
+    recurrent.emplace(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B, d.bf16);
 
   product<S>(d.bf16, false, true, T * B, GH, d.I, x, d.I, w.w_ih, d.I, S(0), xw, GH);
   // The cell adds b_ih + b_hh (except GRU's n block, whose b_hh sits inside r⊙(...)) to the
@@ -292,7 +379,10 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
   const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
 
-  for (int64_t s = 0; s < T; ++s) {
+  if constexpr (std::is_same_v<S, float>)
+    if (two_threads)
+      forward_two_threads(d, w, reverse, b, xw, bias, b_hn, y, y_stride, h_state, c_state, ws);
+  for (int64_t s = 0; s < T && !two_threads; ++s) {
     const int64_t rows = b.active[s];
     if (rows == 0) break;
     S* h_prev = ws ? &ws->h_all[s * B * Ho] : h_state;
@@ -309,7 +399,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
         const int64_t t = b.time_of(s, j, reverse);
         std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
       }
-    recurrent(rows, h_prev, gh, false);
+    (*recurrent)(rows, h_prev, gh, false);
 
     CellForward<S> cell;
     cell.rows = rows;

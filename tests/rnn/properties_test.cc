@@ -355,6 +355,12 @@ TEST_P(FastVsReference, Agree) {
     EXPECT_LT(worst, tol) << what;
   };
   check(y.output.data(), out.data(), out.size(), "output");
+  // Inference takes the same steps without saving anything (its own buffers; at two threads the
+  // state alternates between two of them, so odd and even T end in different ones).
+  RnnOutput inf = rnn.forward(x);
+  check(inf.output.data(), out.data(), out.size(), "inference output");
+  check(inf.h_n.data(), hn.data(), hn.size(), "inference h_n");
+  if (mode == RnnMode::kLstm) check(inf.c_n.data(), cn.data(), inf.c_n.numel(), "inference c_n");
   check(g.input.data(), dx.data(), dx.size(), "grad input");
   check(g.parameters.at("weight_hh_l0").data(), gd[0].w_hh.data(), gd[0].w_hh.size(), "w_hh");
   const size_t D = s.bidirectional ? 2 : 1;  // gd index: layer * D + direction
@@ -371,7 +377,12 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(OddShape{1, 1, 3, 17}, OddShape{7, 1, 33, 15},
                                          OddShape{3, 5, 1, 31}, OddShape{9, 3, 20, 1},
                                          OddShape{6, 3, 9, 136, false},
-                                         OddShape{5, 1, 7, 150, false})));
+                                         OddShape{5, 1, 7, 150, false},
+                                         // past the engine's two-thread threshold (2M
+                                         // multiply-adds per step): each thread owns half of
+                                         // the hidden units
+                                         OddShape{5, 9, 20, 520, false},
+                                         OddShape{6, 9, 20, 520, false})));
 
 }  // namespace
 }  // namespace recur
