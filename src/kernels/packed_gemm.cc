@@ -137,7 +137,7 @@ void PackedWeights::multiply(int64_t M, const float* A, float* C, bool accumulat
   const int64_t K = impl_->K;
   if (impl_->native) {
     uint16_t* a = lhs_copy<uint16_t>(M * K);
-    to_bf16(A, M * K, a);
+    to_bf16(A, M, K, K, a);  // by rows, over the threads when it is large (all steps' inputs)
     A = reinterpret_cast<const float*>(a);  // handed to oneDNN as bf16 below
   } else if (impl_->bf16) {
     float* a = lhs_copy<float>(M * K);
