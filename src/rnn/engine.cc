@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <numeric>
 #include <optional>
@@ -318,7 +319,8 @@ void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool revers
   const bool lstm = d.mode == RnnMode::kLstm;
   const int64_t half = (H / 2 + 15) / 16 * 16;  // thread 0's units: [0, half)
   float* h_alt = ws ? nullptr : sized(scratch<float>().h_alt, B * H);
-  std::exception_ptr error[2];
+  std::exception_ptr error[2];      // each written by its thread, read after the region
+  std::atomic<bool> failed{false};  // read by both threads on the way
 #pragma omp parallel num_threads(2)
   {
     const int t = omp_get_thread_num();
@@ -335,11 +337,12 @@ void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool revers
       gh = sized(own.gh, B * G * n);
     } catch (...) {
       error[t] = std::current_exception();
+      failed = true;
     }
     // Both threads pass every barrier, whatever fails: after a failure they only skip work.
 #pragma omp barrier
     for (int64_t s = 0; s < T; ++s) {
-      if (!error[0] && !error[1]) {
+      if (!failed) {
         try {
           const int64_t tt = reverse ? T - 1 - s : s;  // full batch: every row at time tt
           const float* h_prev = ws ? &ws->h_all[s * B * H] : (s % 2 ? h_alt : h_state);
@@ -365,6 +368,7 @@ void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool revers
             std::copy_n(h_next + r * H + u0, n, y + (tt * B + r) * y_stride + u0);
         } catch (...) {
           error[t] = std::current_exception();
+          failed = true;
         }
       }
 #pragma omp barrier
