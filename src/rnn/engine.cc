@@ -437,6 +437,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     for (int64_t k = 0; k < GH; ++k) bias[k] = w.b_ih[k] + ((gru && k >= 2 * H) ? S(0) : w.b_hh[k]);
   const S* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
 
+  // The steps: on two threads (use_two_threads, float only), or in this loop.
   if constexpr (std::is_same_v<S, float>)
     if (two_threads)
       forward_two_threads(d, w, reverse, b, xw, bias, b_hn, y, y_stride, h_state, c_state, ws);
