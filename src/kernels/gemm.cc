@@ -2,10 +2,8 @@
 // AVX-512 machine (see docs/ARCHITECTURE.md): ~108 GFLOP/s on 1 thread, ~218 on 2.
 #include "kernels/gemm.h"
 
-#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
-#include <algorithm>
 #include <string>
 
 #include "recur/error.h"
@@ -50,24 +48,6 @@ void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
                                     lda, B, ldb, beta, C, ldc);
   RECUR_CHECK(status == dnnl_success,
               "gemm: dnnl_sgemm failed with status " + std::to_string(static_cast<int>(status)));
-}
-
-void gemm_split_n(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
-                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  const int64_t threads = omp_in_parallel() ? 1 : std::min<int64_t>(omp_get_max_threads(), N / 16);
-  if (threads <= 1) {
-    gemm<float>(trans_a, trans_b, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  const int64_t block = ((N + threads - 1) / threads + 15) / 16 * 16;
-#pragma omp parallel num_threads(threads)
-  {
-    const int64_t n0 = std::min<int64_t>(N, omp_get_thread_num() * block);
-    const int64_t n = std::min<int64_t>(N - n0, block);
-    // Column block n0 of op(B): rows of B when transposed, columns otherwise.
-    const float* Bn = trans_b ? B + n0 * ldb : B + n0;
-    if (n > 0) gemm<float>(trans_a, trans_b, M, n, K, 1.0f, A, lda, Bn, ldb, beta, C + n0, ldc);
-  }
 }
 
 template void gemm_reference<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,

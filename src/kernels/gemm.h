@@ -14,13 +14,6 @@ template <typename S>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, S alpha, const S* A,
           int64_t lda, const S* B, int64_t ldb, S beta, S* C, int64_t ldc);
 
-// gemm<float> with the N columns of C split into one block per thread (a multiple of 16
-// columns each), every block a single-threaded sgemm. For products bound by reading B — a
-// matrix-vector product streaming a weight matrix from L3 — so that every core's bandwidth
-// counts (sgemm keeps a matrix-vector product on one core). One thread: plain gemm<float>.
-void gemm_split_n(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
-                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
-
 // The plain-loop reference for any S; gemm<double> is exactly this.
 template <typename S>
 void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, S alpha,

@@ -3,7 +3,6 @@
 #include "kernels/gemm.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <vector>
@@ -45,30 +44,6 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, Gemm,
                                                               Dims{5, 1, 7}, Dims{13, 31, 1},
                                                               Dims{33, 65, 129}, Dims{3, 4, 0}),
                                             ::testing::Bool(), ::testing::Bool()));
-
-// gemm_split_n: the column blocks tile C exactly, for either layout of B, any thread count.
-TEST(GemmSplitN, MatchesGemmOnEveryColumn) {
-  for (int threads : {1, 2, 3}) {
-    for (bool tb : {false, true}) {
-      for (int64_t N : {1, 16, 17, 33, 100}) {
-        const int64_t M = 2, K = 37, ldb = (tb ? K : N) + 2, ldc = N + 1;
-        std::vector<float> A(M * K), B((tb ? N : K) * ldb), C(M * ldc), want;
-        Rng rng(N * 3 + tb);
-        for (float& v : A) v = rng.normal();
-        for (float& v : B) v = rng.normal();
-        for (float& v : C) v = rng.normal();
-        want = C;
-        gemm<float>(false, tb, M, N, K, 1.0f, A.data(), K, B.data(), ldb, 0.5f, want.data(), ldc);
-        omp_set_num_threads(threads);
-        gemm_split_n(false, tb, M, N, K, A.data(), K, B.data(), ldb, 0.5f, C.data(), ldc);
-        omp_set_num_threads(2);
-        for (int64_t i = 0; i < M * ldc; ++i)
-          ASSERT_NEAR(C[i], want[i], 1e-4)
-              << "threads=" << threads << " tb=" << tb << " N=" << N << " i=" << i;
-      }
-    }
-  }
-}
 
 TEST(GemmEdge, BetaZeroIgnoresGarbageInC) {
   std::vector<float> A = {1, 2}, B = {3, 4}, C = {NAN};
