@@ -47,13 +47,14 @@ constexpr int64_t kSplitFromWeights = int64_t{1} << 16;
 // three rounds of pairwise shuffles and adds, each halving the lanes every row spreads over,
 // instead of 8 serial sums of 16 lanes.
 inline Vec sums_of_8(const Vec* v) {
-  const auto pair = [](Vec a, Vec b) {  // lanes 0-7: a's halves added, lanes 8-15: b's
+  // Lanes 0-7: a's two halves added; lanes 8-15: b's.
+  const auto pair = [](Vec a, Vec b) {
     return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
            __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30,
                                    31);
   };
-  const auto quad = [](Vec a,
-                       Vec b) {  // 4-lane sums: a's rows in lanes 0-3 and 8-11, b's in 4-7, 12-15
+  // 4-lane sums: a's two rows in lanes 0-3 and 8-11, b's in 4-7 and 12-15.
+  const auto quad = [](Vec a, Vec b) {
     return __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) +
            __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30,
                                    31);
