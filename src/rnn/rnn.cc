@@ -331,6 +331,9 @@ RnnOutput Rnn::forward(const Tensor& input, const RnnArgs& args) const {
 
 void Rnn::forward(const Tensor& input, const RnnArgs& args, RnnOutput* out) const {
   RECUR_CHECK(out != nullptr, "RNN: forward needs an RnnOutput to write into");
+  RECUR_CHECK(&input != &out->output && &input != &out->h_n && &input != &out->c_n,
+              "RNN: forward's input must not be a tensor of the RnnOutput it writes into "
+              "(copy it first)");
   Prepared p = prepare(options_, params_, names_, input, args);
   const RnnOptions& o = options_;
   const rnn::Batch& b = p.batch;

@@ -259,6 +259,10 @@ TEST_P(PerMode, ForwardIntoOutputMatchesAndReuses) {
   }
   Rnn rnn(options(GetParam(), 1, false), 26);
   EXPECT_THROW(rnn.forward(random_tensor({2, 1, 7}, 27), {}, nullptr), Error);
+  // The input may not be one of the tensors written: replacing it would free what is read.
+  RnnOutput aliased;
+  aliased.output = random_tensor({2, 1, 7}, 28);
+  EXPECT_THROW(rnn.forward(aliased.output, {}, &aliased), Error);
 }
 
 TEST_P(PerMode, DeterministicBySeed) {
