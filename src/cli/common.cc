@@ -2,9 +2,9 @@
 #include "cli/common.h"
 
 #include <omp.h>
+#include <pthread.h>
 
 #include <atomic>
-#include <csignal>
 
 #include "recur/error.h"
 
@@ -12,9 +12,13 @@ namespace recur::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted = true; }
-using Handler = void (*)(int);
-Handler g_previous = SIG_DFL;
+
+sigset_t sigint_only() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  return s;
+}
 
 }  // namespace
 
@@ -32,10 +36,31 @@ void set_threads(int threads) {
 
 InterruptGuard::InterruptGuard() {
   g_interrupted = false;
-  g_previous = std::signal(SIGINT, on_sigint);
+  const sigset_t s = sigint_only();
+  pthread_sigmask(SIG_BLOCK, &s, &previous_mask_);
+  // OpenMP's pool threads keep the mask they started with: block it on each of them.
+#pragma omp parallel
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+  waiter_ = std::thread([this, s] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&s, &sig) != 0) continue;
+      if (stopping_) return;
+      g_interrupted = true;
+    }
+  });
 }
 
-InterruptGuard::~InterruptGuard() { std::signal(SIGINT, g_previous); }
+InterruptGuard::~InterruptGuard() {
+  stopping_ = true;
+  pthread_kill(waiter_.native_handle(), SIGINT);  // ends its sigwait
+  waiter_.join();
+  // A Ctrl-C still pending counts as one during the guard's life rather than killing here.
+  const sigset_t s = sigint_only();
+  const timespec now{0, 0};
+  while (sigtimedwait(&s, nullptr, &now) == SIGINT) g_interrupted = true;
+  pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
+}
 
 bool InterruptGuard::interrupted() const { return g_interrupted.load(); }
 

@@ -2,7 +2,11 @@
 // Ctrl-C handling that lets a training loop stop cleanly and save. Leaves out: the commands.
 #pragma once
 
+#include <signal.h>
+
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "recur/rnn.h"
 
@@ -20,8 +24,15 @@ inline constexpr const char* kPrecisionHelp =
 // Sets the OpenMP thread count when threads > 0 (0 keeps the default: all cores).
 void set_threads(int threads);
 
-// While alive, Ctrl-C (SIGINT) sets a flag instead of killing the process; the previous
-// handler comes back on destruction. One at a time.
+// While alive, Ctrl-C (SIGINT) sets a flag instead of killing the process; on destruction the
+// signal mask comes back and Ctrl-C kills again. One at a time.
+//
+// No thread that computes ever handles the signal. oneDNN 2.6's JIT sgemm kernels point the
+// stack pointer at heap memory while they run (oneDNN issue #4845, fixed in 3.11), so a handler
+// run on a thread inside one writes its signal frame into the heap: `train lm` interrupted that
+// way aborted on "corrupted size vs. prev_size" about once in 30 runs on a loaded machine. The
+// guard blocks SIGINT on the calling thread and on OpenMP's threads (threads started later
+// inherit the mask), and one thread of its own takes it with sigwait.
 class InterruptGuard {
  public:
   InterruptGuard();
@@ -29,6 +40,11 @@ class InterruptGuard {
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
   bool interrupted() const;
+
+ private:
+  sigset_t previous_mask_;
+  std::atomic<bool> stopping_{false};
+  std::thread waiter_;
 };
 
 }  // namespace recur::cli
