@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/bf16.h"
+#include "kernels/bf16_panels.h"
 #include "kernels/dnnl_engine.h"
 #include "recur/error.h"
 
@@ -20,6 +21,8 @@ struct PackedWeights::Impl {
   bool can_accumulate = false;
   bool bf16 = false;    // inputs rounded to bf16
   bool native = false;  // ... and multiplied by oneDNN's bf16 matmul (else rounded floats)
+  const uint16_t* panels = nullptr;  // ... or by kernels::bf16_panels, packed here
+  std::vector<char> own_panels;      // the panels when no storage was given
   // A and C by (M, ldc)
   mutable std::map<std::pair<int64_t, int64_t>, std::pair<dnnl::memory, dnnl::memory>> operands;
 };
@@ -97,6 +100,19 @@ void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, boo
     impl->K = K;
     impl->bf16 = bf16;
     impl->native = bf16 && bf16_native();
+    if (impl->native && bf16_panels::available()) {
+      constexpr std::size_t kAlign = 64;
+      const std::size_t bytes = bf16_panels::packed_bytes(N, K) + kAlign;
+      std::vector<char>& bytes_at = storage ? *storage : impl->own_panels;
+      if (bytes_at.size() < bytes) bytes_at.resize(bytes);
+      const auto at = reinterpret_cast<std::uintptr_t>(bytes_at.data());
+      auto* panels = reinterpret_cast<uint16_t*>(bytes_at.data() + (kAlign - at % kAlign) % kAlign);
+      bf16_panels::pack(B, N, K, trans_b, ldb, panels);
+      impl->panels = panels;
+      impl->can_accumulate = true;
+      impl_ = std::move(impl);
+      return;
+    }
     std::vector<float> rounded;   // the portable bf16 path packs bf16-rounded floats
     if (bf16 && !impl->native) {  // rounded into a dense copy
       const int64_t rows = trans_b ? N : K, cols = trans_b ? K : N;
@@ -135,6 +151,11 @@ void PackedWeights::multiply(int64_t M, const float* A, float* C, bool accumulat
   if (M == 0) return;
   using dnnl::memory;
   const int64_t K = impl_->K;
+  if (ldc == 0) ldc = impl_->N;
+  if (impl_->panels) {
+    bf16_panels::multiply(impl_->panels, impl_->N, K, M, A, K, C, ldc, accumulate);
+    return;
+  }
   if (impl_->native) {
     uint16_t* a = lhs_copy<uint16_t>(M * K);
     to_bf16(A, M, K, K, a);  // by rows, over the threads when it is large (all steps' inputs)
@@ -147,7 +168,6 @@ void PackedWeights::multiply(int64_t M, const float* A, float* C, bool accumulat
   try {
     // The memory objects for this M, made once (a variable-length batch has a few M values):
     // making two per call cost about 7 % of a small layer's step (recur_bench C7).
-    if (ldc == 0) ldc = impl_->N;
     auto it = impl_->operands.find({M, ldc});
     if (it == impl_->operands.end()) {
       const memory::desc src({M, K},

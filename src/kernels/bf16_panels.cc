@@ -1,0 +1,198 @@
+// bf16 panels: packing, the vdpbf16ps micro-kernel and its loops (see bf16_panels.h). The
+// kernel code is compiled for avx512_bf16 whatever the build's target (function attributes) and
+// only called where available() says the CPU has it, so a portable build keeps it too.
+#include "kernels/bf16_panels.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "kernels/bf16.h"
+
+// GCC 12 reports the intrinsics' own _mm512_undefined_* temporaries as maybe uninitialized when
+// they are inlined into a function with a target attribute (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define RECUR_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+namespace recur::kernels::bf16_panels {
+namespace {
+
+constexpr int64_t kCols = 32;  // columns per panel: two vectors of 16 float accumulators
+constexpr int kMaxRows = 12;   // rows of C per kernel call: 24 accumulator registers
+// Rows of A per pass over the panels: a block of A (bf16) of about this many bytes stays in L2
+// while every panel of the thread's range is multiplied with it.
+constexpr int64_t kRowBlockBytes = 64 << 10;
+// Pairs of the panel ahead of the kernel's reads that it prefetches (128 bytes each).
+constexpr int64_t kPrefetchPairs = 32;
+// Products from this many multiply-adds on are split over the threads.
+constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
+
+int64_t pairs_of(int64_t K) { return (K + 1) / 2; }
+int64_t panels_of(int64_t N) { return (N + kCols - 1) / kCols; }
+
+// This thread's copy of A in bf16, rows padded to an even length with zeros.
+uint16_t* lhs_buffer(int64_t n) {
+  thread_local std::vector<uint16_t> v;
+  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+  return v.data();
+}
+
+// y[0, n) = to_bf16(x[0, n)), as kernels::to_bf16 rounds (ties to even, NaN kept quiet).
+RECUR_BF16_TARGET void round_row(const float* x, int64_t n, uint16_t* y) {
+  int64_t i = 0;
+  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i quiet = _mm512_set1_epi32(0x00400000);
+  for (; i + 16 <= n; i += 16) {
+    const __m512i u = _mm512_loadu_si512(x + i);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, lsb));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+    r = _mm512_mask_or_epi32(r, nan, u, quiet);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i),
+                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
+  }
+  for (; i < n; ++i) y[i] = to_bf16(x[i]);
+}
+
+// C[rows, 32] (+)= A[rows, 2P] · panel, for rows <= kMaxRows (MR). `a` holds bf16 rows of
+// stride lda (in bf16 values); the panel holds P pairs × 32 columns × 2. m0 / m1 mask the
+// columns of C that exist (the last panel may be partial).
+template <int MR>
+RECUR_BF16_TARGET void kernel(const uint16_t* a, int64_t lda, const uint16_t* panel, int64_t P,
+                              float* c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    c0[r] = accumulate ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
+    c1[r] = accumulate ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
+  }
+  for (int64_t p = 0; p < P; ++p) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols);
+    const __m512bh b1 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols + kCols);
+    // The panel streams from L3 on the first rows that use it: fetch ahead (past its end, the
+    // next panel's start, which comes next).
+    _mm_prefetch(reinterpret_cast<const char*>(panel + (p + kPrefetchPairs) * 2 * kCols),
+                 _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(panel + (p + kPrefetchPairs) * 2 * kCols + kCols),
+                 _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      int32_t pair;
+      std::memcpy(&pair, a + r * lda + 2 * p, sizeof pair);
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+      c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
+      c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
+    }
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
+    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);
+  }
+}
+
+using Kernel = void (*)(const uint16_t*, int64_t, const uint16_t*, int64_t, float*, int64_t,
+                        __mmask16, __mmask16, bool);
+
+template <int... R>
+constexpr auto kernel_table(std::integer_sequence<int, R...>) {
+  return std::array<Kernel, sizeof...(R)>{&kernel<R + 1>...};
+}
+
+// Panels [q0, q1) times rows [0, M) of the bf16 copy of A.
+void multiply_panels(const uint16_t* panels, int64_t N, int64_t P, int64_t q0, int64_t q1,
+                     int64_t M, const uint16_t* a, int64_t lda, float* C, int64_t ldc,
+                     bool accumulate) {
+  static constexpr auto kernels = kernel_table(std::make_integer_sequence<int, kMaxRows>{});
+  const int64_t block =
+      std::max<int64_t>(kMaxRows, kRowBlockBytes / (lda * 2) / kMaxRows * kMaxRows);
+  for (int64_t m0 = 0; m0 < M; m0 += block) {
+    const int64_t m1 = std::min(M, m0 + block);
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
+      const __mmask16 mask0 = cols >= 16 ? 0xffff : static_cast<__mmask16>((1u << cols) - 1);
+      const __mmask16 mask1 = cols >= 32   ? 0xffff
+                              : cols <= 16 ? 0
+                                           : static_cast<__mmask16>((1u << (cols - 16)) - 1);
+      const uint16_t* panel = panels + q * P * 2 * kCols;
+      for (int64_t r = m0; r < m1; r += kMaxRows) {
+        const int64_t rows = std::min<int64_t>(kMaxRows, m1 - r);
+        kernels[rows - 1](a + r * lda, lda, panel, P, C + r * ldc + n0, ldc, mask0, mask1,
+                          accumulate);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool available() {
+  static const bool yes =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && bf16_native();
+  return yes;
+}
+
+int64_t packed_bytes(int64_t N, int64_t K) {
+  return panels_of(N) * pairs_of(K) * 2 * kCols * static_cast<int64_t>(sizeof(uint16_t));
+}
+
+void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint16_t* out) {
+  const int64_t P = pairs_of(K), Q = panels_of(N);
+  // Each 32-bit lane of a panel is one column's pair (k = 2p, 2p + 1), low half first.
+#pragma omp parallel for if (N * K >= (1 << 18)) schedule(static)
+  for (int64_t q = 0; q < Q; ++q) {
+    uint32_t* lanes = reinterpret_cast<uint32_t*>(out + q * P * 2 * kCols);
+    const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
+    if (trans_b) {  // column n of op(B) is row n of B: round it whole, then deal its pairs
+      std::vector<uint16_t> row(2 * P, 0);
+      for (int64_t j = 0; j < kCols; ++j) {
+        if (j < cols) round_row(B + (n0 + j) * ldb, K, row.data());
+        for (int64_t p = 0; p < P; ++p)
+          lanes[p * kCols + j] =
+              j < cols ? row[2 * p] | static_cast<uint32_t>(row[2 * p + 1]) << 16 : 0;
+      }
+    } else {  // rows 2p and 2p + 1 of B hold the pair's two values for 32 adjacent columns
+      uint16_t even[kCols], odd[kCols];
+      for (int64_t p = 0; p < P; ++p) {
+        std::fill_n(even, kCols, 0);
+        std::fill_n(odd, kCols, 0);
+        round_row(B + 2 * p * ldb + n0, cols, even);
+        if (2 * p + 1 < K) round_row(B + (2 * p + 1) * ldb + n0, cols, odd);
+        for (int64_t j = 0; j < kCols; ++j)
+          lanes[p * kCols + j] = even[j] | static_cast<uint32_t>(odd[j]) << 16;
+      }
+    }
+  }
+}
+
+void multiply(const uint16_t* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
+              float* C, int64_t ldc, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  const int64_t P = pairs_of(K), Q = panels_of(N), Kp = 2 * P;
+  uint16_t* a = lhs_buffer(M * Kp);
+  const bool parallel =
+      !omp_in_parallel() && omp_get_max_threads() > 1 && M * N * K >= kParallelFromMacs && Q > 1;
+#pragma omp parallel for if (parallel && M * K >= (1 << 16)) schedule(static)
+  for (int64_t r = 0; r < M; ++r) {
+    round_row(A + r * lda, K, a + r * Kp);
+    if (Kp > K) a[r * Kp + K] = 0;
+  }
+  if (!parallel) {
+    multiply_panels(panels, N, P, 0, Q, M, a, Kp, C, ldc, accumulate);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+    multiply_panels(panels, N, P, Q * t / n, Q * (t + 1) / n, M, a, Kp, C, ldc, accumulate);
+  }
+}
+
+}  // namespace recur::kernels::bf16_panels

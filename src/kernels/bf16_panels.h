@@ -1,0 +1,36 @@
+// bf16 matrix products on avx512_bf16's dot-product instruction (vdpbf16ps), for weights
+// multiplied many times: op(B) [K, N] is packed once into panels of 32 columns in which each
+// pair of k values of a column sits in one 32-bit lane, so one instruction multiplies 16
+// columns by two k values of a row of A and adds both products into float accumulators.
+// The micro-kernel holds up to 12 rows × 32 columns of C in 24 vector registers and reads each
+// value of A as one broadcast pair.
+//
+// oneDNN 2.6's bf16 matmul ran the recurrent step's shape (32 × 2048 × 512, weights packed) at
+// 283 GFLOP/s on the 2-core AVX-512 machine, well below the rate its own bf16 LSTM primitive
+// reaches with its brgemm kernels; these panels are the engine's faster path there
+// (kernels::PackedWeights uses them where the CPU has avx512_bf16).
+// Leaves out: CPUs without avx512_bf16 (available() is false; callers keep oneDNN's or the
+// portable path), bf16 outputs, alpha ≠ 1.
+#pragma once
+
+#include <cstdint>
+
+namespace recur::kernels::bf16_panels {
+
+// Whether this build and this CPU can run the panels (checked once).
+bool available();
+
+// Bytes of the panels for op(B) [K, N].
+int64_t packed_bytes(int64_t N, int64_t K);
+
+// Packs op(B) into `out` (packed_bytes(N, K) bytes, 64-byte aligned), each value rounded to
+// bf16: B [N, K] with row stride ldb when trans_b (C = A · Bᵀ), B [K, N] otherwise.
+void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint16_t* out);
+
+// C[M, N] (+)= round(A)[M, K] · panels, A float rows with stride lda, C rows with stride ldc.
+// Splits the panels over OpenMP's threads when called outside a parallel region and the
+// product is large; single-threaded inside one.
+void multiply(const uint16_t* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
+              float* C, int64_t ldc, bool accumulate);
+
+}  // namespace recur::kernels::bf16_panels
