@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/bf16_panels.h"
 #include "kernels/dnnl_engine.h"
 #include "kernels/gemm.h"
 #include "recur/error.h"
@@ -114,6 +115,10 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, cons
     round_rows(A, a_rows, a_cols, lda, fa);
     round_rows(B, b_rows, b_cols, ldb, fb);
     gemm<float>(trans_a, trans_b, M, N, K, 1.0f, fa, a_cols, fb, b_cols, beta, C, ldc);
+    return;
+  }
+  if (bf16_panels::available() && (beta == 0.0f || beta == 1.0f)) {  // faster than the matmul
+    bf16_panels::gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, beta == 1.0f);
     return;
   }
   uint16_t* a = sized(c.a, a_rows * a_cols);

@@ -36,37 +36,63 @@ constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
 int64_t pairs_of(int64_t K) { return (K + 1) / 2; }
 int64_t panels_of(int64_t N) { return (N + kCols - 1) / kCols; }
 
-// This thread's copy of A in bf16, rows padded to an even length with zeros.
-uint16_t* lhs_buffer(int64_t n) {
-  thread_local std::vector<uint16_t> v;
+// This thread's copy of A in bf16 pairs (one 32-bit value per row and pair of k).
+uint32_t* lhs_buffer(int64_t n) {
+  thread_local std::vector<uint32_t> v;
   if (static_cast<int64_t>(v.size()) < n) v.resize(n);
   return v.data();
 }
 
-// y[0, n) = to_bf16(x[0, n)), as kernels::to_bf16 rounds (ties to even, NaN kept quiet).
+// This thread's panels of a B packed for one product (gemm()), 64-byte aligned.
+uint16_t* rhs_buffer(int64_t bytes) {
+  thread_local std::vector<char> v;
+  if (static_cast<int64_t>(v.size()) < bytes + 64) v.resize(bytes + 64);
+  const auto at = reinterpret_cast<std::uintptr_t>(v.data());
+  return reinterpret_cast<uint16_t*>(v.data() + (64 - at % 64) % 64);
+}
+
+// 16 floats rounded as kernels::to_bf16 rounds (ties to even, NaN kept quiet): each lane's bf16
+// in its upper 16 bits.
+RECUR_BF16_TARGET inline __m512i round16(__m512i u) {
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb));
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                                _mm512_set1_epi32(0x7f800000));
+  return _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+}
+
+// y[0, n) = to_bf16(x[0, n)).
 RECUR_BF16_TARGET void round_row(const float* x, int64_t n, uint16_t* y) {
   int64_t i = 0;
-  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
-  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-  const __m512i quiet = _mm512_set1_epi32(0x00400000);
-  for (; i + 16 <= n; i += 16) {
-    const __m512i u = _mm512_loadu_si512(x + i);
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
-    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, lsb));
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
-    r = _mm512_mask_or_epi32(r, nan, u, quiet);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i),
-                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
-  }
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(y + i),
+        _mm512_cvtepi32_epi16(_mm512_srli_epi32(round16(_mm512_loadu_si512(x + i)), 16)));
   for (; i < n; ++i) y[i] = to_bf16(x[i]);
 }
 
-// C[rows, 32] (+)= A[rows, 2P] · panel, for rows <= kMaxRows (MR). `a` holds bf16 rows of
-// stride lda (in bf16 values); the panel holds P pairs × 32 columns × 2. m0 / m1 mask the
-// columns of C that exist (the last panel may be partial).
+// y[i] = to_bf16(lo[i]) | to_bf16(hi[i]) << 16 for i < n: two rows made into pairs. hi null:
+// zeros (the padding of an odd K).
+RECUR_BF16_TARGET void round_pairs(const float* lo, const float* hi, int64_t n, uint32_t* y) {
+  int64_t i = 0;
+  const __m512i upper = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  for (; i + 16 <= n; i += 16) {
+    const __m512i l = _mm512_srli_epi32(round16(_mm512_loadu_si512(lo + i)), 16);
+    const __m512i h =
+        hi ? _mm512_and_si512(round16(_mm512_loadu_si512(hi + i)), upper) : _mm512_setzero_si512();
+    _mm512_storeu_si512(y + i, _mm512_or_si512(l, h));
+  }
+  for (; i < n; ++i)
+    y[i] = to_bf16(lo[i]) | (hi ? static_cast<uint32_t>(to_bf16(hi[i])) << 16 : 0u);
+}
+
+// C[rows, 32] (+)= A[rows, 2P] · panel, for rows <= kMaxRows (MR). A's pair p of row r is
+// a[r·rs + p·ps] (bf16 pairs, see Lhs); the panel holds P pairs × 32 columns × 2. m0 / m1 mask
+// the columns of C that exist (the last panel may be partial).
 template <int MR>
-RECUR_BF16_TARGET void kernel(const uint16_t* a, int64_t lda, const uint16_t* panel, int64_t P,
-                              float* c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate) {
+RECUR_BF16_TARGET void kernel(const uint32_t* a, int64_t rs, int64_t ps, const uint16_t* panel,
+                              int64_t P, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1,
+                              bool accumulate) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r) {
@@ -84,9 +110,7 @@ RECUR_BF16_TARGET void kernel(const uint16_t* a, int64_t lda, const uint16_t* pa
                  _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
-      int32_t pair;
-      std::memcpy(&pair, a + r * lda + 2 * p, sizeof pair);
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * rs + p * ps]));
       c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
       c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
     }
@@ -98,8 +122,47 @@ RECUR_BF16_TARGET void kernel(const uint16_t* a, int64_t lda, const uint16_t* pa
   }
 }
 
-using Kernel = void (*)(const uint16_t*, int64_t, const uint16_t*, int64_t, float*, int64_t,
-                        __mmask16, __mmask16, bool);
+using Kernel = void (*)(const uint32_t*, int64_t, int64_t, const uint16_t*, int64_t, float*,
+                        int64_t, __mmask16, __mmask16, bool);
+
+// A in bf16 pairs, P per row: the rows from r (a multiple of kMaxRows) start at a + r·P, and in
+// there pair p of the row r + i is at i·rs + p·ps. Rows of A as stored give rs = P, ps = 1; a
+// transposed A (stored [K, M]) is packed in blocks of kMaxRows rows, pair by pair (rs = 1,
+// ps = kMaxRows), so that the kernel reads each pair of its rows from one place.
+struct Lhs {
+  const uint32_t* a;
+  int64_t rs, ps;
+};
+
+// op(A) [M, K] (A [M, K] with row stride lda, or [K, M] when trans_a) into this thread's pairs;
+// rows (or pairs) over the threads when `parallel`.
+Lhs convert_lhs(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, bool parallel) {
+  const int64_t P = pairs_of(K);
+  const int64_t blocks = (M + kMaxRows - 1) / kMaxRows;
+  uint32_t* a = lhs_buffer(blocks * kMaxRows * P);
+  if (!trans_a) {
+#pragma omp parallel for if (parallel && M * K >= (1 << 16)) schedule(static)
+    for (int64_t r = 0; r < M; ++r) {
+      uint16_t* row = reinterpret_cast<uint16_t*>(a + r * P);
+      round_row(A + r * lda, K, row);
+      if (2 * P > K) row[K] = 0;
+    }
+    return {a, P, 1};
+  }
+#pragma omp parallel if (parallel && M * K >= (1 << 16))
+  {
+    std::vector<uint32_t> pairs(M);  // pair p of every row, then dealt to the blocks
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < P; ++p) {
+      round_pairs(A + 2 * p * lda, 2 * p + 1 < K ? A + (2 * p + 1) * lda : nullptr, M,
+                  pairs.data());
+      for (int64_t b = 0; b < blocks; ++b)
+        std::copy_n(pairs.data() + b * kMaxRows, std::min<int64_t>(kMaxRows, M - b * kMaxRows),
+                    a + (b * P + p) * kMaxRows);
+    }
+  }
+  return {a, 1, kMaxRows};
+}
 
 template <int... R>
 constexpr auto kernel_table(std::integer_sequence<int, R...>) {
@@ -108,11 +171,9 @@ constexpr auto kernel_table(std::integer_sequence<int, R...>) {
 
 // Panels [q0, q1) times rows [0, M) of the bf16 copy of A.
 void multiply_panels(const uint16_t* panels, int64_t N, int64_t P, int64_t q0, int64_t q1,
-                     int64_t M, const uint16_t* a, int64_t lda, float* C, int64_t ldc,
-                     bool accumulate) {
+                     int64_t M, const Lhs& a, float* C, int64_t ldc, bool accumulate) {
   static constexpr auto kernels = kernel_table(std::make_integer_sequence<int, kMaxRows>{});
-  const int64_t block =
-      std::max<int64_t>(kMaxRows, kRowBlockBytes / (lda * 2) / kMaxRows * kMaxRows);
+  const int64_t block = std::max<int64_t>(kMaxRows, kRowBlockBytes / (P * 4) / kMaxRows * kMaxRows);
   for (int64_t m0 = 0; m0 < M; m0 += block) {
     const int64_t m1 = std::min(M, m0 + block);
     for (int64_t q = q0; q < q1; ++q) {
@@ -124,7 +185,7 @@ void multiply_panels(const uint16_t* panels, int64_t N, int64_t P, int64_t q0, i
       const uint16_t* panel = panels + q * P * 2 * kCols;
       for (int64_t r = m0; r < m1; r += kMaxRows) {
         const int64_t rows = std::min<int64_t>(kMaxRows, m1 - r);
-        kernels[rows - 1](a + r * lda, lda, panel, P, C + r * ldc + n0, ldc, mask0, mask1,
+        kernels[rows - 1](a.a + r * P, a.rs, a.ps, panel, P, C + r * ldc + n0, ldc, mask0, mask1,
                           accumulate);
       }
     }
@@ -159,40 +220,49 @@ void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint1
               j < cols ? row[2 * p] | static_cast<uint32_t>(row[2 * p + 1]) << 16 : 0;
       }
     } else {  // rows 2p and 2p + 1 of B hold the pair's two values for 32 adjacent columns
-      uint16_t even[kCols], odd[kCols];
       for (int64_t p = 0; p < P; ++p) {
-        std::fill_n(even, kCols, 0);
-        std::fill_n(odd, kCols, 0);
-        round_row(B + 2 * p * ldb + n0, cols, even);
-        if (2 * p + 1 < K) round_row(B + (2 * p + 1) * ldb + n0, cols, odd);
-        for (int64_t j = 0; j < kCols; ++j)
-          lanes[p * kCols + j] = even[j] | static_cast<uint32_t>(odd[j]) << 16;
+        uint32_t* dst = lanes + p * kCols;
+        round_pairs(B + 2 * p * ldb + n0, 2 * p + 1 < K ? B + (2 * p + 1) * ldb + n0 : nullptr,
+                    cols, dst);
+        std::fill(dst + cols, dst + kCols, 0u);
       }
     }
   }
 }
 
-void multiply(const uint16_t* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
-              float* C, int64_t ldc, bool accumulate) {
+namespace {
+
+void multiply_lhs(const uint16_t* panels, int64_t N, int64_t K, int64_t M, bool trans_a,
+                  const float* A, int64_t lda, float* C, int64_t ldc, bool accumulate) {
   if (M == 0 || N == 0) return;
-  const int64_t P = pairs_of(K), Q = panels_of(N), Kp = 2 * P;
-  uint16_t* a = lhs_buffer(M * Kp);
+  const int64_t P = pairs_of(K), Q = panels_of(N);
   const bool parallel =
       !omp_in_parallel() && omp_get_max_threads() > 1 && M * N * K >= kParallelFromMacs && Q > 1;
-#pragma omp parallel for if (parallel && M * K >= (1 << 16)) schedule(static)
-  for (int64_t r = 0; r < M; ++r) {
-    round_row(A + r * lda, K, a + r * Kp);
-    if (Kp > K) a[r * Kp + K] = 0;
-  }
+  const Lhs a = convert_lhs(trans_a, M, K, A, lda, parallel);
   if (!parallel) {
-    multiply_panels(panels, N, P, 0, Q, M, a, Kp, C, ldc, accumulate);
+    multiply_panels(panels, N, P, 0, Q, M, a, C, ldc, accumulate);
     return;
   }
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
-    multiply_panels(panels, N, P, Q * t / n, Q * (t + 1) / n, M, a, Kp, C, ldc, accumulate);
+    multiply_panels(panels, N, P, Q * t / n, Q * (t + 1) / n, M, a, C, ldc, accumulate);
   }
+}
+
+}  // namespace
+
+void multiply(const uint16_t* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
+              float* C, int64_t ldc, bool accumulate) {
+  multiply_lhs(panels, N, K, M, /*trans_a=*/false, A, lda, C, ldc, accumulate);
+}
+
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  uint16_t* panels = rhs_buffer(packed_bytes(N, K));
+  pack(B, N, K, trans_b, ldb, panels);
+  multiply_lhs(panels, N, K, M, trans_a, A, lda, C, ldc, accumulate);
 }
 
 }  // namespace recur::kernels::bf16_panels

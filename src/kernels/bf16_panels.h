@@ -33,4 +33,9 @@ void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint1
 void multiply(const uint16_t* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
               float* C, int64_t ldc, bool accumulate);
 
+// C[M, N] (+)= round(op(A)) · round(op(B)) in one call, B packed into this thread's buffer
+// first: A [M, K] with row stride lda, or [K, M] when trans_a; B as pack() takes it.
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate);
+
 }  // namespace recur::kernels::bf16_panels
