@@ -10,6 +10,7 @@
 #include "kernels/bf16.h"
 #include "kernels/bf16_panels.h"
 #include "kernels/dnnl_engine.h"
+#include "kernels/f32_panels.h"
 #include "recur/error.h"
 
 namespace recur::kernels {
@@ -21,8 +22,9 @@ struct PackedWeights::Impl {
   bool can_accumulate = false;
   bool bf16 = false;    // inputs rounded to bf16
   bool native = false;  // ... and multiplied by oneDNN's bf16 matmul (else rounded floats)
-  const uint16_t* panels = nullptr;  // ... or by kernels::bf16_panels, packed here
-  std::vector<char> own_panels;      // the panels when no storage was given
+  const uint16_t* panels = nullptr;   // ... or by kernels::bf16_panels, packed here
+  const float* f32_panels = nullptr;  // float on kernels::f32_panels, packed here
+  std::vector<char> own_panels;       // the panels when no storage was given
   // A and C by (M, ldc)
   mutable std::map<std::pair<int64_t, int64_t>, std::pair<dnnl::memory, dnnl::memory>> operands;
 };
@@ -100,15 +102,28 @@ void PackedWeights::pack(const float* B, int64_t N, int64_t K, bool trans_b, boo
     impl->K = K;
     impl->bf16 = bf16;
     impl->native = bf16 && bf16_native();
-    if (impl->native && bf16_panels::available()) {
+    // The panels (bf16 where the CPU has avx512_bf16, float where it has AVX-512) go into
+    // `storage`, or memory of this object's own, 64-byte aligned.
+    const bool bf16_on_panels = impl->native && bf16_panels::available();
+    const bool f32_on_panels = !bf16 && K > 0 && f32_panels::available();
+    if (bf16_on_panels || f32_on_panels) {
       constexpr std::size_t kAlign = 64;
-      const std::size_t bytes = bf16_panels::packed_bytes(N, K) + kAlign;
+      const std::size_t bytes =
+          (bf16_on_panels ? bf16_panels::packed_bytes(N, K) : f32_panels::packed_bytes(N, K)) +
+          kAlign;
       std::vector<char>& bytes_at = storage ? *storage : impl->own_panels;
       if (bytes_at.size() < bytes) bytes_at.resize(bytes);
       const auto at = reinterpret_cast<std::uintptr_t>(bytes_at.data());
-      auto* panels = reinterpret_cast<uint16_t*>(bytes_at.data() + (kAlign - at % kAlign) % kAlign);
-      bf16_panels::pack(B, N, K, trans_b, ldb, panels);
-      impl->panels = panels;
+      char* aligned = bytes_at.data() + (kAlign - at % kAlign) % kAlign;
+      if (bf16_on_panels) {
+        auto* panels = reinterpret_cast<uint16_t*>(aligned);
+        bf16_panels::pack(B, N, K, trans_b, ldb, panels);
+        impl->panels = panels;
+      } else {
+        auto* panels = reinterpret_cast<float*>(aligned);
+        f32_panels::pack(B, N, K, trans_b, ldb, panels);
+        impl->f32_panels = panels;
+      }
       impl->can_accumulate = true;
       impl_ = std::move(impl);
       return;
@@ -154,6 +169,10 @@ void PackedWeights::multiply(int64_t M, const float* A, float* C, bool accumulat
   if (ldc == 0) ldc = impl_->N;
   if (impl_->panels) {
     bf16_panels::multiply(impl_->panels, impl_->N, K, M, A, K, C, ldc, accumulate);
+    return;
+  }
+  if (impl_->f32_panels) {
+    f32_panels::multiply(impl_->f32_panels, impl_->N, K, M, A, K, C, ldc, accumulate);
     return;
   }
   if (impl_->native) {

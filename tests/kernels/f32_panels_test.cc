@@ -1,0 +1,73 @@
+// kernels::f32_panels against a double-precision product: partial panels, row counts around
+// the 12-row kernel, strided B and C, assign and accumulate, one and two threads, nothing
+// written past C or into its stride's gap. Skipped where the CPU has no AVX-512.
+#include "kernels/f32_panels.h"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+#include "recur/rng.h"
+
+namespace recur::kernels {
+namespace {
+
+// (M, N, K, trans_b, extra row stride of B, extra row stride of C)
+using Shape = std::tuple<int64_t, int64_t, int64_t, bool, int64_t, int64_t>;
+class F32Panels : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(F32Panels, MatchesReference) {
+  if (!f32_panels::available()) GTEST_SKIP() << "no AVX-512 here";
+  const auto [M, N, K, trans, extra_b, extra_c] = GetParam();
+  const int64_t ldb = (trans ? K : N) + extra_b, ldc = N + extra_c;
+  // C0 runs 16 values past the matrix: nothing may be written there.
+  std::vector<float> B((trans ? N : K) * ldb), A(M * K), C0(M * ldc + 16);
+  Rng rng(3);
+  for (float& v : B) v = rng.normal();
+  for (float& v : A) v = rng.normal();
+  for (float& v : C0) v = rng.normal();
+  std::vector<float> raw(f32_panels::packed_bytes(N, K) / sizeof(float) + 16);
+  float* panels = raw.data();
+  while (reinterpret_cast<std::uintptr_t>(panels) % 64) ++panels;
+  f32_panels::pack(B.data(), N, K, trans, ldb, panels);
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (bool acc : {false, true}) {
+      std::vector<float> got = C0;
+      f32_panels::multiply(panels, N, K, M, A.data(), K, got.data(), ldc, acc);
+      for (int64_t i = M * ldc; i < M * ldc + 16; ++i) ASSERT_EQ(got[i], C0[i]) << "past the end";
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < ldc; ++n) {
+          const float g = got[m * ldc + n];
+          if (n >= N) {
+            ASSERT_EQ(g, C0[m * ldc + n]) << "m=" << m << " n=" << n;
+            continue;
+          }
+          double want = acc ? C0[m * ldc + n] : 0.0, size = std::abs(want);
+          for (int64_t k = 0; k < K; ++k) {
+            const double t = double(A[m * K + k]) * (trans ? B[n * ldb + k] : B[k * ldb + n]);
+            want += t;
+            size += std::abs(t);
+          }
+          ASSERT_NEAR(g, want, 1e-6 * (1.0 + size))
+              << "threads=" << threads << " acc=" << acc << " m=" << m << " n=" << n;
+        }
+    }
+  }
+  omp_set_num_threads(2);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OddShapes, F32Panels,
+    ::testing::Values(Shape{1, 1, 1, true, 0, 0}, Shape{2, 31, 2, false, 0, 0},
+                      Shape{11, 32, 3, true, 0, 0}, Shape{12, 33, 17, false, 2, 1},
+                      Shape{13, 47, 64, true, 5, 3}, Shape{25, 16, 129, false, 0, 0},
+                      Shape{37, 100, 300, true, 0, 7}, Shape{5, 63, 9, true, 0, 1},
+                      Shape{300, 70, 33, false, 1, 0}, Shape{32, 512, 256, true, 0, 0}));
+
+}  // namespace
+}  // namespace recur::kernels
