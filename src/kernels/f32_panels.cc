@@ -74,10 +74,14 @@ void multiply_panels(const float* panels, int64_t N, int64_t K, int64_t q0, int6
     const __mmask16 mask1 = cols >= 32   ? 0xffff
                             : cols <= 16 ? 0
                                          : static_cast<__mmask16>((1u << (cols - 16)) - 1);
-    for (int64_t r = 0; r < M; r += kMaxRows) {
-      const int64_t rows = std::min<int64_t>(kMaxRows, M - r);
+    // Rows in blocks as even as possible (16 = 8 + 8, not 12 + 4): a block of few rows has
+    // too few accumulators to keep the FMA units busy.
+    const int64_t blocks = (M + kMaxRows - 1) / kMaxRows;
+    for (int64_t b = 0, r = 0; b < blocks; ++b) {
+      const int64_t rows = M / blocks + (b < M % blocks ? 1 : 0);
       kernels[rows - 1](A + r * lda, lda, panels + q * K * kCols, K, C + r * ldc + n0, ldc, mask0,
                         mask1, accumulate);
+      r += rows;
     }
   }
 }
