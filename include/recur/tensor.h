@@ -24,6 +24,8 @@ class Tensor {
 
   static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
   static Tensor full(Shape shape, float value);
+  // Contents unspecified (torch.empty): for outputs every element of which is written next.
+  static Tensor uninitialized(Shape shape);
 
   Tensor(const Tensor& other);
   Tensor& operator=(const Tensor& other);

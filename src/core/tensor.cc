@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -120,6 +121,17 @@ Tensor::Tensor(Shape shape, const std::vector<float>& values) : Tensor(std::move
               "Tensor: shape " + shape_string(shape_) + " needs " + std::to_string(numel_) +
                   " values, but " + std::to_string(values.size()) + " were given");
   if (numel_) std::memcpy(data_.get(), values.data(), numel_ * sizeof(float));
+}
+
+Tensor Tensor::uninitialized(Shape shape) {
+  Tensor t;
+  t.numel_ = shape_numel(shape);
+  t.shape_ = std::move(shape);
+  t.data_.reset(allocate(t.numel_));
+#ifndef NDEBUG  // debug builds (the asan preset) fill it with NaN: an element left unwritten shows
+  t.fill(std::numeric_limits<float>::quiet_NaN());
+#endif
+  return t;
 }
 
 Tensor Tensor::full(Shape shape, float value) {

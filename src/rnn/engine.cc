@@ -223,10 +223,12 @@ S* sized(std::vector<S>& v, int64_t n) {
 // memory (123 against 122 MiB) while its time had margin to spare (0.89 of oneDNN).
 constexpr int64_t kWeightGradBlock = 1024;
 
+// `add` false: G is written, whatever it held.
 template <typename S>
-void add_weight_grad(bool bf16, int64_t N, int64_t K, int64_t R, const S* D, const S* X, S* G) {
+void add_weight_grad(bool bf16, int64_t N, int64_t K, int64_t R, const S* D, const S* X, S* G,
+                     bool add) {
   if (bf16 || !std::is_same_v<S, float> || omp_in_parallel()) {
-    product<S>(bf16, true, false, N, K, R, D, N, X, K, S(1), G, K);
+    product<S>(bf16, true, false, N, K, R, D, N, X, K, add ? S(1) : S(0), G, K);
     return;
   }
   const int64_t block = std::min(N, kWeightGradBlock);
@@ -239,7 +241,10 @@ void add_weight_grad(bool bf16, int64_t N, int64_t K, int64_t R, const S* D, con
       for (int64_t j0 = 0; j0 < nb; j0 += kTile)
         for (int64_t j = j0; j < std::min(nb, j0 + kTile); ++j) {
           S* g = G + (n0 + j) * K;
-          for (int64_t k = k0; k < std::min(K, k0 + kTile); ++k) g[k] += t[k * nb + j];
+          if (add)
+            for (int64_t k = k0; k < std::min(K, k0 + kTile); ++k) g[k] += t[k * nb + j];
+          else
+            for (int64_t k = k0; k < std::min(K, k0 + kTile); ++k) g[k] = t[k * nb + j];
         }
   }
 }
@@ -493,7 +498,8 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
 }
 
 template <typename S>
-void add_column_sums(const S* m, int64_t rows, int64_t cols, S* out) {
+void add_column_sums(const S* m, int64_t rows, int64_t cols, S* out, bool add) {
+  if (!add) std::fill_n(out, cols, S(0));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < cols; ++k) out[k] += m[r * cols + k];
 }
@@ -517,8 +523,8 @@ void permute_rows(S* m, int64_t n, int64_t width, int64_t* src, S* tmp) {
   }
 }
 
-// One direction backward: accumulates parameter gradients into g and d loss / d x into dx
-// (T, B, I); writes dh0 / dc0 (B, Ho / H) in original order.
+// One direction backward: adds the parameter gradients to g (writes them when !add_grads),
+// writes d loss / d x into dx (T, B, I) and dh0 / dc0 (B, Ho / H) in original order.
 //
 // The gate gradients of every step, d gx, are kept in one (T, B, GH) buffer, time-major in
 // original batch order as x is: the input projections' buffer, dead once the forward has
@@ -530,8 +536,8 @@ void permute_rows(S* m, int64_t n, int64_t width, int64_t* src, S* tmp) {
 template <typename S>
 void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, const Batch& b,
                         const S* x, const DirectionWorkspace<S>& ws, const S* dy, int64_t y_stride,
-                        const S* dh_n, const S* dc_n, const LayerGradPtrs<S>& g, S* dx, S* dh0,
-                        S* dc0) {
+                        const S* dh_n, const S* dc_n, const LayerGradPtrs<S>& g, bool add_grads,
+                        S* dx, S* dh0, S* dc0) {
   const int64_t T = b.T, B = b.B, H = d.H, Ho = d.Ho, GH = d.GH;
   const bool lstm = d.mode == RnnMode::kLstm;
   const bool gru = d.mode == RnnMode::kGru;
@@ -606,13 +612,14 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     if (lstm) std::copy_n(dc + j * H, H, dc0 + b.perm[j] * H);
   }
 
-  add_weight_grad<S>(d.bf16, GH, d.I, T * B, dgx_all, x, g.w_ih);
-  if (g.b_ih) add_column_sums(dgx_all, T * B, GH, g.b_ih);
+  add_weight_grad<S>(d.bf16, GH, d.I, T * B, dgx_all, x, g.w_ih, add_grads);
+  if (g.b_ih) add_column_sums(dgx_all, T * B, GH, g.b_ih, add_grads);
   if (d.P)
-    product<S>(d.bf16, true, false, d.P, H, T * B, dh_all, d.P, ws.h_raw.data(), H, S(1), g.w_hr,
-               H);
+    product<S>(d.bf16, true, false, d.P, H, T * B, dh_all, d.P, ws.h_raw.data(), H,
+               add_grads ? S(1) : S(0), g.w_hr, H);
+  // Every row of dx is written here, padded positions too (their d gx rows are zeros).
   input_product<S>(d.bf16, T * B, d.I, GH, dgx_all, w.w_ih, /*trans_w=*/false, dx,
-                   /*accumulate=*/true);
+                   /*accumulate=*/false);
 
   // dgx_all becomes d gh in iteration order: row s·B + j from time t = time_of(s, j) and batch
   // row perm[j]; the inactive rows from the padded positions (zeros), in any order.
@@ -641,8 +648,8 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
         const S* r = &ws.saved[(s * B + j) * d.W];
         for (int64_t k = 0; k < H; ++k) dn[k] *= r[k];
       }
-  add_weight_grad<S>(d.bf16, GH, Ho, T * B, dgx_all, ws.h_all.data(), g.w_hh);
-  if (g.b_hh) add_column_sums(dgx_all, T * B, GH, g.b_hh);
+  add_weight_grad<S>(d.bf16, GH, Ho, T * B, dgx_all, ws.h_all.data(), g.w_hh, add_grads);
+  if (g.b_hh) add_column_sums(dgx_all, T * B, GH, g.b_hh, add_grads);
 }
 
 // Runs body(dir) for the D directions of a layer: on two threads when the layer is
@@ -733,7 +740,7 @@ void stack_forward(const StackParams<S>& params, const Batch& batch, const S* in
 template <typename S>
 void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, const S* d_output,
                     const S* d_h_n, const S* d_c_n, const std::vector<LayerGradPtrs<S>>& grads,
-                    S* d_input, S* d_h0, S* d_c0) {
+                    S* d_input, S* d_h0, S* d_c0, bool accumulate_grads) {
   const RnnOptions& o = params.options;
   const Batch& batch = ws.batch;
   const int64_t L = o.num_layers, D = o.num_directions(), T = batch.T, B = batch.B;
@@ -751,22 +758,20 @@ void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, c
   for (int64_t l = L - 1; l >= 0; --l) {
     const Dims d = dims_of(o, l);
     const int64_t n = T * B * d.I;
-    S* d_in = d_input;
+    S* d_in = d_input;  // every element written by the forward direction below
     if (l > 0) {
-      dx.assign(n, S(0));
+      dx.resize(n);
       d_in = dx.data();
-    } else {
-      std::fill_n(d_input, n, S(0));
     }
-    if (D == 2) dx_reverse.assign(n, S(0));
+    if (D == 2) dx_reverse.resize(n);
     for_each_direction(D, [&](int64_t dir) {
       const int64_t ld = l * D + dir;
       direction_backward<S>(d, params.layers[ld], dir == 1, batch, ws.layer_inputs[l].data(),
                             ws.dirs[ld], d_out + dir * Ho, D * Ho,
                             d_h_n ? d_h_n + ld * B * Ho : nullptr,
                             lstm && d_c_n ? d_c_n + ld * B * H : nullptr, grads[ld],
-                            dir == 1 ? dx_reverse.data() : d_in, d_h0 + ld * B * Ho,
-                            lstm ? d_c0 + ld * B * H : nullptr);
+                            accumulate_grads, dir == 1 ? dx_reverse.data() : d_in,
+                            d_h0 + ld * B * Ho, lstm ? d_c0 + ld * B * H : nullptr);
     });
     if (D == 2)
       for (int64_t i = 0; i < n; ++i) d_in[i] += dx_reverse[i];
@@ -822,11 +827,11 @@ template void stack_forward<double>(const StackParams<double>&, const Batch&, co
 template void stack_backward<float>(const StackParams<float>&, const StackWorkspace<float>&,
                                     const float*, const float*, const float*,
                                     const std::vector<LayerGradPtrs<float>>&, float*, float*,
-                                    float*);
+                                    float*, bool);
 template void stack_backward<double>(const StackParams<double>&, const StackWorkspace<double>&,
                                      const double*, const double*, const double*,
                                      const std::vector<LayerGradPtrs<double>>&, double*, double*,
-                                     double*);
+                                     double*, bool);
 template void stack_backward<float>(const StackParams<float>&, const StackWorkspace<float>&,
                                     const float*, const float*, const float*,
                                     std::vector<LayerGrads<float>>*, float*, float*, float*);

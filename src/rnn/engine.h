@@ -87,12 +87,13 @@ void stack_forward(const StackParams<S>& params, const Batch& batch, const S* in
                    StackWorkspace<S>* ws);
 
 // Gradients of sum(output*d_output) + sum(h_n*d_h_n) + sum(c_n*d_c_n). Parameter gradients
-// are accumulated into `grads` (L*D entries, each as LayerParams has them). d_input is
-// (T, B, I), d_h0 (L*D, B, H_out), d_c0 (L*D, B, H); d_h_n and d_c_n may be null.
+// are accumulated into `grads` (L*D entries, each as LayerParams has them), or written there,
+// whatever they held, when !accumulate_grads. d_input (T, B, I), d_h0 (L*D, B, H_out) and d_c0
+// (L*D, B, H) are written; d_h_n and d_c_n may be null.
 template <typename S>
 void stack_backward(const StackParams<S>& params, const StackWorkspace<S>& ws, const S* d_output,
                     const S* d_h_n, const S* d_c_n, const std::vector<LayerGradPtrs<S>>& grads,
-                    S* d_input, S* d_h0, S* d_c0);
+                    S* d_input, S* d_h0, S* d_c0, bool accumulate_grads = true);
 
 // The same, accumulating into vectors (sized and zeroed by this call when `grads` is empty).
 template <typename S>

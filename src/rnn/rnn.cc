@@ -307,12 +307,18 @@ Prepared prepare(const RnnOptions& o, const std::vector<Tensor>& params,
   return p;
 }
 
+// The engine writes every active step of the output and every row of h_n / c_n; the padded
+// steps are zeroed here.
 RnnOutput make_output(const RnnOptions& o, const rnn::Batch& b) {
   const int64_t LD = o.num_layers * o.num_directions();
+  const int64_t Y = o.num_directions() * o.output_hidden_size();
   RnnOutput out;
-  out.output = Tensor({b.T, b.B, o.num_directions() * o.output_hidden_size()});
-  out.h_n = Tensor({LD, b.B, o.output_hidden_size()});
-  if (o.mode == RnnMode::kLstm) out.c_n = Tensor({LD, b.B, o.hidden_size});
+  out.output = Tensor::uninitialized({b.T, b.B, Y});
+  for (int64_t bb = 0; bb < b.B; ++bb)
+    for (int64_t t = b.lengths[bb]; t < b.T; ++t)
+      std::memset(out.output.data() + (t * b.B + bb) * Y, 0, Y * sizeof(float));
+  out.h_n = Tensor::uninitialized({LD, b.B, o.output_hidden_size()});
+  if (o.mode == RnnMode::kLstm) out.c_n = Tensor::uninitialized({LD, b.B, o.hidden_size});
   return out;
 }
 
@@ -429,12 +435,13 @@ RnnGrads Rnn::backward(const RnnWorkspace& workspace, const Tensor& grad_output,
     params.layers.push_back(lp);
   }
 
-  // The engine accumulates the parameter gradients straight into the (zeroed) tensors returned.
+  // The engine writes every element of the tensors returned (nothing to zero first).
   RnnGrads g;
   std::vector<rnn::LayerGradPtrs<float>> lg(LD);
   i = 0;
   auto grad = [&]() {
-    Tensor& t = g.parameters.emplace(names_[i], Tensor(params_[i].shape())).first->second;
+    Tensor& t =
+        g.parameters.emplace(names_[i], Tensor::uninitialized(params_[i].shape())).first->second;
     ++i;
     return t.data();
   };
@@ -447,12 +454,12 @@ RnnGrads Rnn::backward(const RnnWorkspace& workspace, const Tensor& grad_output,
     }
     if (o.proj_size) lg[ld].w_hr = grad();
   }
-  g.input = Tensor({b.T, b.B, o.input_size});
-  g.h0 = Tensor({LD, b.B, o.output_hidden_size()});
-  if (o.mode == RnnMode::kLstm) g.c0 = Tensor({LD, b.B, o.hidden_size});
+  g.input = Tensor::uninitialized({b.T, b.B, o.input_size});
+  g.h0 = Tensor::uninitialized({LD, b.B, o.output_hidden_size()});
+  if (o.mode == RnnMode::kLstm) g.c0 = Tensor::uninitialized({LD, b.B, o.hidden_size});
   rnn::stack_backward<float>(params, ws.stack, dy, grad_h_n.defined() ? grad_h_n.data() : nullptr,
                              grad_c_n.defined() ? grad_c_n.data() : nullptr, lg, g.input.data(),
-                             g.h0.data(), g.c0.data());
+                             g.h0.data(), g.c0.data(), /*accumulate_grads=*/false);
   if (o.batch_first) g.input = swap_first_axes(g.input);
   return g;
 }
