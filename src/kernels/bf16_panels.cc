@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/bf16.h"
+#include "kernels/panel_block.h"
 
 // GCC 12 reports the intrinsics' own _mm512_undefined_* temporaries as maybe uninitialized when
 // they are inlined into a function with a target attribute (GCC bug 105593).
@@ -23,18 +24,17 @@
 namespace recur::kernels::bf16_panels {
 namespace {
 
-constexpr int64_t kCols = 32;  // columns per panel: two vectors of 16 float accumulators
-constexpr int kMaxRows = 12;   // rows of C per kernel call: 24 accumulator registers
-// Rows of A per pass over the panels: a block of A (bf16) of about this many bytes stays in L2
-// while every panel of the thread's range is multiplied with it.
+using panel_block::kCols;
+using panel_block::kMaxRows;
+using panel_block::Masks;
+using panel_block::panels_of;
+// Rows of A per pass over the panels: a block of A (bf16) of about this many bytes stays in
+// cache while every panel of the thread's range is multiplied with it.
 constexpr int64_t kRowBlockBytes = 64 << 10;
-// Pairs of the panel ahead of the kernel's reads that it prefetches (128 bytes each).
-constexpr int64_t kPrefetchPairs = 32;
 // Products from this many multiply-adds on are split over the threads.
 constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
 
 int64_t pairs_of(int64_t K) { return (K + 1) / 2; }
-int64_t panels_of(int64_t N) { return (N + kCols - 1) / kCols; }
 
 // This thread's copy of A in bf16 pairs (one 32-bit value per row and pair of k).
 uint32_t* lhs_buffer(int64_t n) {
@@ -87,27 +87,16 @@ RECUR_BF16_TARGET void round_pairs(const float* lo, const float* hi, int64_t n, 
 }
 
 // C[rows, 32] (+)= A[rows, 2P] · panel, for rows <= kMaxRows (MR). A's pair p of row r is
-// a[r·rs + p·ps] (bf16 pairs, see Lhs); the panel holds P pairs × 32 columns × 2. m0 / m1 mask
-// the columns of C that exist (the last panel may be partial).
+// a[r·rs + p·ps] (bf16 pairs, see Lhs); the panel holds P pairs × 32 columns × 2; m: the
+// columns of C that exist (the last panel may be partial).
 template <int MR>
 RECUR_BF16_TARGET void kernel(const uint32_t* a, int64_t rs, int64_t ps, const uint16_t* panel,
-                              int64_t P, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1,
-                              bool accumulate) {
+                              int64_t P, float* c, int64_t ldc, Masks m, bool accumulate) {
   __m512 c0[MR], c1[MR];
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) {
-    c0[r] = accumulate ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
-    c1[r] = accumulate ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
-  }
+  panel_block::load<MR>(c, ldc, m, accumulate, c0, c1);
   for (int64_t p = 0; p < P; ++p) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols);
     const __m512bh b1 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols + kCols);
-    // The panel streams from L3 on the first rows that use it: fetch ahead (past its end, the
-    // next panel's start, which comes next).
-    _mm_prefetch(reinterpret_cast<const char*>(panel + (p + kPrefetchPairs) * 2 * kCols),
-                 _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(panel + (p + kPrefetchPairs) * 2 * kCols + kCols),
-                 _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
       const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * rs + p * ps]));
@@ -115,15 +104,11 @@ RECUR_BF16_TARGET void kernel(const uint32_t* a, int64_t rs, int64_t ps, const u
       c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
     }
   }
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) {
-    _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
-    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);
-  }
+  panel_block::store<MR>(c0, c1, m, c, ldc);
 }
 
 using Kernel = void (*)(const uint32_t*, int64_t, int64_t, const uint16_t*, int64_t, float*,
-                        int64_t, __mmask16, __mmask16, bool);
+                        int64_t, Masks, bool);
 
 // A in bf16 pairs, P per row: the rows from r (a multiple of kMaxRows) start at a + r·P, and in
 // there pair p of the row r + i is at i·rs + p·ps. Rows of A as stored give rs = P, ps = 1; a
@@ -177,16 +162,12 @@ void multiply_panels(const uint16_t* panels, int64_t N, int64_t P, int64_t q0, i
   for (int64_t m0 = 0; m0 < M; m0 += block) {
     const int64_t m1 = std::min(M, m0 + block);
     for (int64_t q = q0; q < q1; ++q) {
-      const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
-      const __mmask16 mask0 = cols >= 16 ? 0xffff : static_cast<__mmask16>((1u << cols) - 1);
-      const __mmask16 mask1 = cols >= 32   ? 0xffff
-                              : cols <= 16 ? 0
-                                           : static_cast<__mmask16>((1u << (cols - 16)) - 1);
+      const int64_t n0 = q * kCols;
+      const Masks m = panel_block::masks_of(N, q);
       const uint16_t* panel = panels + q * P * 2 * kCols;
       for (int64_t r = m0; r < m1; r += kMaxRows) {
         const int64_t rows = std::min<int64_t>(kMaxRows, m1 - r);
-        kernels[rows - 1](a.a + r * P, a.rs, a.ps, panel, P, C + r * ldc + n0, ldc, mask0, mask1,
-                          accumulate);
+        kernels[rows - 1](a.a + r * P, a.rs, a.ps, panel, P, C + r * ldc + n0, ldc, m, accumulate);
       }
     }
   }

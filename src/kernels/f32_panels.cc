@@ -10,6 +10,8 @@
 #include <array>
 #include <utility>
 
+#include "kernels/panel_block.h"
+
 // GCC 12 reports the intrinsics' own _mm512_undefined_* temporaries as maybe uninitialized when
 // they are inlined into a function with a target attribute (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -19,25 +21,20 @@
 namespace recur::kernels::f32_panels {
 namespace {
 
-constexpr int64_t kCols = 32;  // columns per panel: two vectors of 16 accumulators
-constexpr int kMaxRows = 12;   // rows of C per kernel call: 24 accumulator registers
+using panel_block::kCols;
+using panel_block::kMaxRows;
+using panel_block::Masks;
+using panel_block::panels_of;
 // Products from this many multiply-adds on are split over the threads.
 constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
 
-int64_t panels_of(int64_t N) { return (N + kCols - 1) / kCols; }
-
 // C[rows, 32] (+)= A[rows, K] · panel for rows <= kMaxRows (MR); the panel holds K rows of 32
-// columns. m0 / m1 mask the columns of C that exist (the last panel may be partial).
+// columns; m: the columns of C that exist (the last panel may be partial).
 template <int MR>
 RECUR_AVX512_TARGET void kernel(const float* a, int64_t lda, const float* panel, int64_t K,
-                                float* c, int64_t ldc, __mmask16 m0, __mmask16 m1,
-                                bool accumulate) {
+                                float* c, int64_t ldc, Masks m, bool accumulate) {
   __m512 c0[MR], c1[MR];
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) {
-    c0[r] = accumulate ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
-    c1[r] = accumulate ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
-  }
+  panel_block::load<MR>(c, ldc, m, accumulate, c0, c1);
   for (int64_t k = 0; k < K; ++k) {
     const __m512 b0 = _mm512_load_ps(panel + k * kCols);
     const __m512 b1 = _mm512_load_ps(panel + k * kCols + 16);
@@ -48,15 +45,10 @@ RECUR_AVX512_TARGET void kernel(const float* a, int64_t lda, const float* panel,
       c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
     }
   }
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) {
-    _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
-    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);
-  }
+  panel_block::store<MR>(c0, c1, m, c, ldc);
 }
 
-using Kernel = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, __mmask16,
-                        __mmask16, bool);
+using Kernel = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, Masks, bool);
 
 template <int... R>
 constexpr auto kernel_table(std::integer_sequence<int, R...>) {
@@ -69,18 +61,15 @@ void multiply_panels(const float* panels, int64_t N, int64_t K, int64_t q0, int6
                      const float* A, int64_t lda, float* C, int64_t ldc, bool accumulate) {
   static constexpr auto kernels = kernel_table(std::make_integer_sequence<int, kMaxRows>{});
   for (int64_t q = q0; q < q1; ++q) {
-    const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
-    const __mmask16 mask0 = cols >= 16 ? 0xffff : static_cast<__mmask16>((1u << cols) - 1);
-    const __mmask16 mask1 = cols >= 32   ? 0xffff
-                            : cols <= 16 ? 0
-                                         : static_cast<__mmask16>((1u << (cols - 16)) - 1);
+    const int64_t n0 = q * kCols;
+    const Masks m = panel_block::masks_of(N, q);
     // Rows in blocks as even as possible (16 = 8 + 8, not 12 + 4): a block of few rows has
     // too few accumulators to keep the FMA units busy.
     const int64_t blocks = (M + kMaxRows - 1) / kMaxRows;
     for (int64_t b = 0, r = 0; b < blocks; ++b) {
       const int64_t rows = M / blocks + (b < M % blocks ? 1 : 0);
-      kernels[rows - 1](A + r * lda, lda, panels + q * K * kCols, K, C + r * ldc + n0, ldc, mask0,
-                        mask1, accumulate);
+      kernels[rows - 1](A + r * lda, lda, panels + q * K * kCols, K, C + r * ldc + n0, ldc, m,
+                        accumulate);
       r += rows;
     }
   }
