@@ -32,7 +32,7 @@ using panel_block::panels_of;
 // cache while every panel of the thread's range is multiplied with it.
 constexpr int64_t kRowBlockBytes = 64 << 10;
 // Products from this many multiply-adds on are split over the threads.
-constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
+constexpr int64_t kParallelFromMacs = int64_t{1} << 20;
 
 int64_t pairs_of(int64_t K) { return (K + 1) / 2; }
 
@@ -92,18 +92,33 @@ RECUR_BF16_TARGET void round_pairs(const float* lo, const float* hi, int64_t n, 
 template <int MR>
 RECUR_BF16_TARGET void kernel(const uint32_t* a, int64_t rs, int64_t ps, const uint16_t* panel,
                               int64_t P, float* c, int64_t ldc, Masks m, bool accumulate) {
-  __m512 c0[MR], c1[MR];
+  // With one or two rows, 2·MR accumulators are too few to cover the instruction's latency:
+  // the pairs go round PH partial sums each (12 chains in all), added up at the end. A batch
+  // of one (streaming in bf16) runs on this.
+  constexpr int PH = MR <= 2 ? 12 / (2 * MR) : 1;
+  __m512 c0[MR * PH], c1[MR * PH];
   panel_block::load<MR>(c, ldc, m, accumulate, c0, c1);
-  for (int64_t p = 0; p < P; ++p) {
+  for (int i = MR; i < MR * PH; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  auto step = [&](int64_t p, int h) __attribute__((always_inline)) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols);
     const __m512bh b1 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols + kCols);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
       const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * rs + p * ps]));
-      c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
-      c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
+      c0[h * MR + r] = _mm512_dpbf16_ps(c0[h * MR + r], av, b0);
+      c1[h * MR + r] = _mm512_dpbf16_ps(c1[h * MR + r], av, b1);
     }
-  }
+  };
+  int64_t p = 0;
+  for (; p + PH <= P; p += PH)
+#pragma GCC unroll 6
+    for (int h = 0; h < PH; ++h) step(p + h, h);
+  for (; p < P; ++p) step(p, 0);
+  for (int h = 1; h < PH; ++h)
+    for (int r = 0; r < MR; ++r) {
+      c0[r] = _mm512_add_ps(c0[r], c0[h * MR + r]);
+      c1[r] = _mm512_add_ps(c1[r], c1[h * MR + r]);
+    }
   panel_block::store<MR>(c0, c1, m, c, ldc);
 }
 

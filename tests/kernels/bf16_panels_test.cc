@@ -75,7 +75,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{11, 32, 3, true, 0, 0}, Shape{12, 33, 17, false, 2, 1},
                       Shape{13, 47, 64, true, 5, 3}, Shape{25, 16, 129, false, 0, 0},
                       Shape{37, 100, 300, true, 0, 7}, Shape{300, 70, 33, false, 1, 0},
-                      Shape{5, 63, 9, true, 0, 1}, Shape{32, 512, 256, true, 0, 0}));
+                      Shape{5, 63, 9, true, 0, 1}, Shape{1, 64, 37, false, 0, 0},
+                      Shape{2, 40, 50, true, 1, 2}, Shape{32, 512, 256, true, 0, 0}));
 
 TEST(Bf16Panels, RoundsLikeToBf16) {
   if (!bf16_panels::available()) GTEST_SKIP() << "no avx512_bf16 here";
