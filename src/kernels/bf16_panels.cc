@@ -193,7 +193,7 @@ void multiply_panels(const uint16_t* panels, int64_t N, int64_t P, int64_t q0, i
 bool available() {
   static const bool yes =
       __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && bf16_native();
-  return yes;
+  return yes && !panel_block::g_off_for_tests;
 }
 
 int64_t packed_bytes(int64_t N, int64_t K) {

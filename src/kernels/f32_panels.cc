@@ -79,7 +79,7 @@ void multiply_panels(const float* panels, int64_t N, int64_t K, int64_t q0, int6
 
 bool available() {
   static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes;
+  return yes && !panel_block::g_off_for_tests;
 }
 
 int64_t packed_bytes(int64_t N, int64_t K) {

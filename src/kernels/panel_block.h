@@ -7,9 +7,14 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 namespace recur::kernels::panel_block {
+
+// Tests turn the panels off to run the paths that CPUs without AVX-512 (or avx512_bf16) take:
+// f32_panels::available() and bf16_panels::available() are false while this is.
+inline std::atomic<bool> g_off_for_tests{false};
 
 constexpr int64_t kCols = 32;  // columns per panel: two vectors of 16 float accumulators
 constexpr int kMaxRows = 12;   // rows of C per kernel call: 24 accumulator registers
