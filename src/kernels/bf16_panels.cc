@@ -149,16 +149,25 @@ Lhs convert_lhs(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda,
     }
     return {a, P, 1};
   }
-#pragma omp parallel if (parallel && M * K >= (1 << 16))
-  {
-    std::vector<uint32_t> pairs(M);  // pair p of every row, then dealt to the blocks
-#pragma omp for schedule(static)
+  // By groups of 16 blocks (192 columns of the source): each pair's two rows are read 768
+  // bytes at a time, and each block of the group is written in order, pair after pair.
+  constexpr int64_t kGroup = 16;
+  const int64_t groups = (blocks + kGroup - 1) / kGroup;
+#pragma omp parallel for if (parallel && M * K >= (1 << 16)) schedule(static)
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t m0 = g * kGroup * kMaxRows, m1 = std::min(M, m0 + kGroup * kMaxRows);
+    uint32_t pairs[kGroup * kMaxRows];
     for (int64_t p = 0; p < P; ++p) {
-      round_pairs(A + 2 * p * lda, 2 * p + 1 < K ? A + (2 * p + 1) * lda : nullptr, M,
-                  pairs.data());
-      for (int64_t b = 0; b < blocks; ++b)
-        std::copy_n(pairs.data() + b * kMaxRows, std::min<int64_t>(kMaxRows, M - b * kMaxRows),
-                    a + (b * P + p) * kMaxRows);
+      round_pairs(A + 2 * p * lda + m0, 2 * p + 1 < K ? A + (2 * p + 1) * lda + m0 : nullptr,
+                  m1 - m0, pairs);
+      for (int64_t m = m0; m < m1; m += kMaxRows) {
+        const uint32_t* from = pairs + (m - m0);
+        uint32_t* to = a + (m / kMaxRows * P + p) * kMaxRows;
+        if (m + kMaxRows <= m1)
+          for (int i = 0; i < kMaxRows; ++i) to[i] = from[i];
+        else
+          std::copy_n(from, m1 - m, to);
+      }
     }
   }
   return {a, 1, kMaxRows};
