@@ -123,7 +123,7 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, Bf16Gemm,
                          ::testing::Combine(::testing::Values(Dims{1, 1, 1}, Dims{1, 17, 33},
                                                               Dims{5, 1, 7}, Dims{13, 31, 1},
                                                               Dims{33, 65, 129}, Dims{3, 4, 0},
-                                                              Dims{40, 70, 300}),
+                                                              Dims{40, 70, 300}, Dims{200, 20, 30}),
                                             ::testing::Bool(), ::testing::Bool(),
                                             ::testing::Bool()));
 
