@@ -237,13 +237,15 @@ void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint1
 
 namespace {
 
-void multiply_lhs(const uint16_t* panels, int64_t N, int64_t K, int64_t M, bool trans_a,
-                  const float* A, int64_t lda, float* C, int64_t ldc, bool accumulate) {
-  if (M == 0 || N == 0) return;
+bool split_over_threads(int64_t M, int64_t N, int64_t K) {
+  return !omp_in_parallel() && omp_get_max_threads() > 1 && M * N * K >= kParallelFromMacs &&
+         panels_of(N) > 1;
+}
+
+// C[M, N] (+)= a · panels, a converted already.
+void multiply_converted(const uint16_t* panels, int64_t N, int64_t K, int64_t M, const Lhs& a,
+                        float* C, int64_t ldc, bool accumulate, bool parallel) {
   const int64_t P = pairs_of(K), Q = panels_of(N);
-  const bool parallel =
-      !omp_in_parallel() && omp_get_max_threads() > 1 && M * N * K >= kParallelFromMacs && Q > 1;
-  const Lhs a = convert_lhs(trans_a, M, K, A, lda, parallel);
   if (!parallel) {
     multiply_panels(panels, N, P, 0, Q, M, a, C, ldc, accumulate);
     return;
@@ -253,6 +255,14 @@ void multiply_lhs(const uint16_t* panels, int64_t N, int64_t K, int64_t M, bool 
     const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
     multiply_panels(panels, N, P, Q * t / n, Q * (t + 1) / n, M, a, C, ldc, accumulate);
   }
+}
+
+void multiply_lhs(const uint16_t* panels, int64_t N, int64_t K, int64_t M, bool trans_a,
+                  const float* A, int64_t lda, float* C, int64_t ldc, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  const bool parallel = split_over_threads(M, N, K);
+  const Lhs a = convert_lhs(trans_a, M, K, A, lda, parallel);
+  multiply_converted(panels, N, K, M, a, C, ldc, accumulate, parallel);
 }
 
 }  // namespace
@@ -268,6 +278,22 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
   uint16_t* panels = rhs_buffer(packed_bytes(N, K));
   pack(B, N, K, trans_b, ldb, panels);
   multiply_lhs(panels, N, K, M, trans_a, A, lda, C, ldc, accumulate);
+}
+
+void gemm_pair(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, const float* B1,
+               int64_t N1, int64_t ldb1, float* C1, int64_t ldc1, const float* B2, int64_t N2,
+               int64_t ldb2, float* C2, int64_t ldc2, bool accumulate) {
+  if (M == 0) return;
+  const bool parallel = split_over_threads(M, N1 + N2, K);
+  const Lhs a = convert_lhs(trans_a, M, K, A, lda, parallel);
+  for (int i = 0; i < 2; ++i) {
+    const int64_t N = i == 0 ? N1 : N2;
+    if (N == 0) continue;
+    uint16_t* panels = rhs_buffer(packed_bytes(N, K));
+    pack(i == 0 ? B1 : B2, N, K, /*trans_b=*/false, i == 0 ? ldb1 : ldb2, panels);
+    multiply_converted(panels, N, K, M, a, i == 0 ? C1 : C2, i == 0 ? ldc1 : ldc2, accumulate,
+                       parallel);
+  }
 }
 
 }  // namespace recur::kernels::bf16_panels

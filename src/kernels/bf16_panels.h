@@ -38,4 +38,11 @@ void multiply(const uint16_t* panels, int64_t N, int64_t K, int64_t M, const flo
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
           const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate);
 
+// Two products with one left-hand side, converted once: C1 (+)= round(op(A)) · round(B1) and
+// C2 (+)= round(op(A)) · round(B2), B1 [K, N1] and B2 [K, N2] as stored (row strides ldb1,
+// ldb2). The engine's two weight gradients, dG_xᵀ·X and dG_hᵀ·H, where dG_x and dG_h are one.
+void gemm_pair(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, const float* B1,
+               int64_t N1, int64_t ldb1, float* C1, int64_t ldc1, const float* B2, int64_t N2,
+               int64_t ldb2, float* C2, int64_t ldc2, bool accumulate);
+
 }  // namespace recur::kernels::bf16_panels

@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "kernels/bf16.h"
+#include "kernels/bf16_panels.h"
 #include "kernels/gemm.h"
 #include "kernels/matvec.h"
 #include "kernels/packed_gemm.h"
@@ -612,7 +613,17 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     if (lstm) std::copy_n(dc + j * H, H, dc0 + b.perm[j] * H);
   }
 
-  add_weight_grad<S>(d.bf16, GH, d.I, T * B, dgx_all, x, g.w_ih, add_grads);
+  // In bf16 on the panels, when d gh is d gx as it stands (LSTM and RNN, every sequence full,
+  // forward direction), both weight gradients come from one conversion of it.
+  bool w_hh_done = false;
+  if constexpr (std::is_same_v<S, float>) {
+    if (d.bf16 && full && !reverse && !gru && kernels::bf16_panels::available()) {
+      kernels::bf16_panels::gemm_pair(/*trans_a=*/true, GH, T * B, dgx_all, GH, x, d.I, d.I, g.w_ih,
+                                      d.I, ws.h_all.data(), Ho, Ho, g.w_hh, Ho, add_grads);
+      w_hh_done = true;
+    }
+  }
+  if (!w_hh_done) add_weight_grad<S>(d.bf16, GH, d.I, T * B, dgx_all, x, g.w_ih, add_grads);
   if (g.b_ih) add_column_sums(dgx_all, T * B, GH, g.b_ih, add_grads);
   if (d.P)
     product<S>(d.bf16, true, false, d.P, H, T * B, dh_all, d.P, ws.h_raw.data(), H,
@@ -648,7 +659,8 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
         const S* r = &ws.saved[(s * B + j) * d.W];
         for (int64_t k = 0; k < H; ++k) dn[k] *= r[k];
       }
-  add_weight_grad<S>(d.bf16, GH, Ho, T * B, dgx_all, ws.h_all.data(), g.w_hh, add_grads);
+  if (!w_hh_done)
+    add_weight_grad<S>(d.bf16, GH, Ho, T * B, dgx_all, ws.h_all.data(), g.w_hh, add_grads);
   if (g.b_hh) add_column_sums(dgx_all, T * B, GH, g.b_hh, add_grads);
 }
 
