@@ -89,6 +89,23 @@ RECUR_BF16_TARGET void round_pairs(const float* lo, const float* hi, int64_t n, 
 // C[rows, 32] (+)= A[rows, 2P] · panel, for rows <= kMaxRows (MR). A's pair p of row r is
 // a[r·rs + p·ps] (bf16 pairs, see Lhs); the panel holds P pairs × 32 columns × 2; m: the
 // columns of C that exist (the last panel may be partial).
+// Pair p into the partial sums c0/c1[h·MR + r] of the MR rows (see kernel).
+template <int MR>
+RECUR_BF16_TARGET __attribute__((always_inline)) inline void kernel_step(const uint32_t* a,
+                                                                         int64_t rs, int64_t ps,
+                                                                         const uint16_t* panel,
+                                                                         int64_t p, int h,
+                                                                         __m512* c0, __m512* c1) {
+  const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols);
+  const __m512bh b1 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols + kCols);
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * rs + p * ps]));
+    c0[h * MR + r] = _mm512_dpbf16_ps(c0[h * MR + r], av, b0);
+    c1[h * MR + r] = _mm512_dpbf16_ps(c1[h * MR + r], av, b1);
+  }
+}
+
 template <int MR>
 RECUR_BF16_TARGET void kernel(const uint32_t* a, int64_t rs, int64_t ps, const uint16_t* panel,
                               int64_t P, float* c, int64_t ldc, Masks m, bool accumulate) {
@@ -99,21 +116,11 @@ RECUR_BF16_TARGET void kernel(const uint32_t* a, int64_t rs, int64_t ps, const u
   __m512 c0[MR * PH], c1[MR * PH];
   panel_block::load<MR>(c, ldc, m, accumulate, c0, c1);
   for (int i = MR; i < MR * PH; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
-  auto step = [&](int64_t p, int h) __attribute__((always_inline)) {
-    const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols);
-    const __m512bh b1 = (__m512bh)_mm512_load_si512(panel + p * 2 * kCols + kCols);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * rs + p * ps]));
-      c0[h * MR + r] = _mm512_dpbf16_ps(c0[h * MR + r], av, b0);
-      c1[h * MR + r] = _mm512_dpbf16_ps(c1[h * MR + r], av, b1);
-    }
-  };
   int64_t p = 0;
   for (; p + PH <= P; p += PH)
 #pragma GCC unroll 6
-    for (int h = 0; h < PH; ++h) step(p + h, h);
-  for (; p < P; ++p) step(p, 0);
+    for (int h = 0; h < PH; ++h) kernel_step<MR>(a, rs, ps, panel, p + h, h, c0, c1);
+  for (; p < P; ++p) kernel_step<MR>(a, rs, ps, panel, p, 0, c0, c1);
   for (int h = 1; h < PH; ++h)
     for (int r = 0; r < MR; ++r) {
       c0[r] = _mm512_add_ps(c0[r], c0[h * MR + r]);
