@@ -1,5 +1,6 @@
-// PackedWeights on oneDNN's matmul primitive with a run-time M: one primitive serves every
-// number of active rows, so variable-length batches pay no extra packing.
+// PackedWeights on recur's panels (float, bf16) where the CPU has them, else on oneDNN's matmul
+// primitive with a run-time M: one primitive serves every number of active rows, so
+// variable-length batches pay no extra packing.
 #include "kernels/packed_gemm.h"
 
 #include <cstdint>

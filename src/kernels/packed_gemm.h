@@ -1,8 +1,10 @@
-// PackedWeights: a weight matrix put once into the layout oneDNN's matmul wants, then
-// multiplied by many small left-hand sides — the recurrent product of every time step
-// (h_{t-1} · W_hhᵀ forward, dgates · W_hh backward). A general sgemm call re-packs the weights
-// at every step; packing once makes the per-step product run at the GEMM ceiling (measured on
-// the 2-core AVX-512 machine, M=32 N=2048 K=512, 1 thread: 134 GFLOP/s → 191).
+// PackedWeights: a weight matrix packed once, then multiplied by many small left-hand sides —
+// the recurrent product of every time step (h_{t-1} · W_hhᵀ forward, dgates · W_hh backward).
+// A general sgemm call re-packs the weights at every step; packing once makes the per-step
+// product run at the GEMM ceiling (measured on the 2-core AVX-512 machine, M=32 N=2048 K=512,
+// 1 thread: 134 GFLOP/s → 191). Back ends, picked when packing: recur's float panels
+// (kernels/f32_panels.h) where the CPU has AVX-512, its bf16 panels (kernels/bf16_panels.h)
+// where it has avx512_bf16, oneDNN's matmul with a run-time M otherwise.
 // Leaves out: double (the reference engine calls gemm()), strided operands.
 #pragma once
 
