@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "kernels/panel_block.h"
 
@@ -29,10 +31,22 @@ using panel_block::panels_of;
 constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
 
 // C[rows, 32] (+)= A[rows, K] · panel for rows <= kMaxRows (MR); the panel holds K rows of 32
-// columns; m: the columns of C that exist (the last panel may be partial).
-template <int MR>
+// columns; m: the columns of C that exist (the last panel may be partial). A's value (r, k) is
+// a[r·lda + k], or a[k·lda + r] when TA (A stored transposed: each k's values of the rows are
+// adjacent). `next`, when not null, is the block of C that the next call will load or store:
+// its lines are fetched while this call computes. In gemm()'s large products C's rows are often
+// a multiple of 4 KiB apart, so that the hardware prefetcher does not follow them and the 12
+// rows share one set of L1; without this, those ran 10-20 % slower.
+template <int MR, bool TA>
 RECUR_AVX512_TARGET void kernel(const float* a, int64_t lda, const float* panel, int64_t K,
-                                float* c, int64_t ldc, Masks m, bool accumulate) {
+                                float* c, int64_t ldc, Masks m, bool accumulate,
+                                const float* next) {
+  if (next != nullptr)
+#pragma GCC unroll 12
+    for (int r = 0; r < kMaxRows; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(next + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(next + r * ldc + 16), _MM_HINT_T0);
+    }
   __m512 c0[MR], c1[MR];
   panel_block::load<MR>(c, ldc, m, accumulate, c0, c1);
   for (int64_t k = 0; k < K; ++k) {
@@ -40,7 +54,7 @@ RECUR_AVX512_TARGET void kernel(const float* a, int64_t lda, const float* panel,
     const __m512 b1 = _mm512_load_ps(panel + k * kCols + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r * lda + k]);
+      const __m512 av = _mm512_set1_ps(TA ? a[k * lda + r] : a[r * lda + k]);
       c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
       c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
     }
@@ -48,30 +62,103 @@ RECUR_AVX512_TARGET void kernel(const float* a, int64_t lda, const float* panel,
   panel_block::store<MR>(c0, c1, m, c, ldc);
 }
 
-using Kernel = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, Masks, bool);
+using Kernel = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, Masks, bool,
+                        const float*);
 
-template <int... R>
+template <bool TA, int... R>
 constexpr auto kernel_table(std::integer_sequence<int, R...>) {
-  return std::array<Kernel, sizeof...(R)>{&kernel<R + 1>...};
+  return std::array<Kernel, sizeof...(R)>{&kernel<R + 1, TA>...};
+}
+
+// The kernels for 1..12 rows, A as stored (false) or transposed (true).
+const Kernel* kernels_for(bool trans_a) {
+  static constexpr auto plain = kernel_table<false>(std::make_integer_sequence<int, kMaxRows>{});
+  static constexpr auto transposed =
+      kernel_table<true>(std::make_integer_sequence<int, kMaxRows>{});
+  return trans_a ? transposed.data() : plain.data();
+}
+
+// Rows [0, M) in blocks as even as possible (16 = 8 + 8, not 12 + 4): a block of few rows has
+// too few accumulators to keep the FMA units busy. f(block, first row, rows) for each block.
+template <typename F>
+void for_row_blocks(int64_t M, F f) {
+  const int64_t blocks = (M + kMaxRows - 1) / kMaxRows;
+  for (int64_t b = 0, r = 0; b < blocks; ++b) {
+    const int64_t rows = M / blocks + (b < M % blocks ? 1 : 0);
+    f(b, r, rows);
+    r += rows;
+  }
+}
+
+// r[0..16) transposed in place: r[i][j] becomes r[j][i].
+RECUR_AVX512_TARGET inline void transpose16(__m512* r) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {  // 32-bit pairs of rows i, i + 1
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4)  // 64-bit pairs of those
+    for (int h = 0; h < 2; ++h) {
+      const __m512d a = _mm512_castps_pd(t[i + h]), b = _mm512_castps_pd(t[i + 2 + h]);
+      r[i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+  for (int i = 0; i < 16; i += 8)  // 128-bit lanes: 0 2 of two rows, then 1 3
+    for (int h = 0; h < 4; ++h) {
+      t[i + h] = _mm512_shuffle_f32x4(r[i + h], r[i + 4 + h], 0x88);
+      t[i + 4 + h] = _mm512_shuffle_f32x4(r[i + h], r[i + 4 + h], 0xdd);
+    }
+  for (int h = 0; h < 8; ++h) {  // 256-bit halves
+    r[h] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0x88);
+    r[h + 8] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0xdd);
+  }
+}
+
+// Columns [j0, j0 + 16) of the panel from rows n0 + j0 ... of B (C = A · Bᵀ), 16 values of k
+// at a time by a transpose in registers; rows past `cols` are zeros.
+RECUR_AVX512_TARGET void pack_transposed(const float* B, int64_t ldb, int64_t K, int64_t j0,
+                                         int64_t cols, float* panel) {
+  for (int64_t k0 = 0; k0 < K; k0 += 16) {
+    const int64_t kn = std::min<int64_t>(16, K - k0);
+    const __mmask16 km = static_cast<__mmask16>((1u << kn) - 1);
+    __m512 r[16];
+    for (int j = 0; j < 16; ++j)
+      r[j] =
+          j0 + j < cols ? _mm512_maskz_loadu_ps(km, B + (j0 + j) * ldb + k0) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int64_t k = 0; k < kn; ++k) _mm512_store_ps(panel + (k0 + k) * kCols + j0, r[k]);
+  }
+}
+
+// Panel q of op(B) [K, N] into `panel` (K × 32 values, 64-byte aligned).
+void pack_panel(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, int64_t q,
+                float* panel) {
+  const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
+  if (trans_b) {  // column j of the panel is row n0 + j of B
+    pack_transposed(B + n0 * ldb, ldb, K, 0, cols, panel);
+    pack_transposed(B + n0 * ldb, ldb, K, 16, cols, panel);
+  } else {  // row k of the panel is 32 adjacent values of row k of B
+    for (int64_t k = 0; k < K; ++k) {
+      std::copy_n(B + k * ldb + n0, cols, panel + k * kCols);
+      std::fill(panel + k * kCols + cols, panel + (k + 1) * kCols, 0.0f);
+    }
+  }
 }
 
 // Panels [q0, q1) times every row of A; each panel is read from memory once and from cache
 // for the rows after the first 12.
 void multiply_panels(const float* panels, int64_t N, int64_t K, int64_t q0, int64_t q1, int64_t M,
                      const float* A, int64_t lda, float* C, int64_t ldc, bool accumulate) {
-  static constexpr auto kernels = kernel_table(std::make_integer_sequence<int, kMaxRows>{});
+  const Kernel* kernels = kernels_for(/*trans_a=*/false);
   for (int64_t q = q0; q < q1; ++q) {
     const int64_t n0 = q * kCols;
     const Masks m = panel_block::masks_of(N, q);
-    // Rows in blocks as even as possible (16 = 8 + 8, not 12 + 4): a block of few rows has
-    // too few accumulators to keep the FMA units busy.
-    const int64_t blocks = (M + kMaxRows - 1) / kMaxRows;
-    for (int64_t b = 0, r = 0; b < blocks; ++b) {
-      const int64_t rows = M / blocks + (b < M % blocks ? 1 : 0);
+    for_row_blocks(M, [&](int64_t, int64_t r, int64_t rows) {
+      // No prefetch of the next block: the per-step products' C is small and in cache (with
+      // it, C1's and C2's step shapes ran 3-10 % slower).
       kernels[rows - 1](A + r * lda, lda, panels + q * K * kCols, K, C + r * ldc + n0, ldc, m,
-                        accumulate);
-      r += rows;
-    }
+                        accumulate, nullptr);
+    });
   }
 }
 
@@ -89,20 +176,7 @@ int64_t packed_bytes(int64_t N, int64_t K) {
 void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, float* out) {
   const int64_t Q = panels_of(N);
 #pragma omp parallel for if (N * K >= (1 << 18)) schedule(static)
-  for (int64_t q = 0; q < Q; ++q) {
-    float* panel = out + q * K * kCols;
-    const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
-    if (trans_b) {  // column j of the panel is row n0 + j of B
-      for (int64_t j = 0; j < kCols; ++j)
-        for (int64_t k = 0; k < K; ++k)
-          panel[k * kCols + j] = j < cols ? B[(n0 + j) * ldb + k] : 0.0f;
-    } else {  // row k of the panel is 32 adjacent values of row k of B
-      for (int64_t k = 0; k < K; ++k) {
-        std::copy_n(B + k * ldb + n0, cols, panel + k * kCols);
-        std::fill(panel + k * kCols + cols, panel + (k + 1) * kCols, 0.0f);
-      }
-    }
-  }
+  for (int64_t q = 0; q < Q; ++q) pack_panel(B, N, K, trans_b, ldb, q, out + q * K * kCols);
 }
 
 void multiply(const float* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
@@ -119,6 +193,88 @@ void multiply(const float* panels, int64_t N, int64_t K, int64_t M, const float*
   {
     const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
     multiply_panels(panels, N, K, Q * t / n, Q * (t + 1) / n, M, A, lda, C, ldc, accumulate);
+  }
+}
+
+namespace {
+
+// gemm() packs op(B) kKc values of k by kNc columns at a time (512 KiB, in L2) and takes the
+// rows of A kMc at a time, so that their part of A stays in L2 too. A long kKc means few passes
+// over C (each pass loads and stores it): 512 ran C1's and C2's shapes 5-15 % faster than 256.
+constexpr int64_t kKc = 512, kNc = 256, kMc = 96;
+
+// This thread's buffer for one block of packed panels, 64-byte aligned.
+float* block_buffer() {
+  thread_local std::vector<float> v;
+  if (v.empty()) v.resize(kKc * kNc + 16);
+  const auto at = reinterpret_cast<std::uintptr_t>(v.data());
+  return v.data() + (64 - at % 64) % 64 / sizeof(float);
+}
+
+// Columns [n0, n1) of C (n0 a multiple of 32) for every row: the whole product on one thread.
+void gemm_columns(bool trans_a, bool trans_b, int64_t M, int64_t n0, int64_t n1, int64_t K,
+                  const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                  bool accumulate) {
+  const Kernel* kernels = kernels_for(trans_a);
+  float* panels = block_buffer();
+  for (int64_t nb = n0; nb < n1; nb += kNc) {
+    const int64_t nc = std::min(kNc, n1 - nb), Q = panels_of(nc);
+    for (int64_t kb = 0; kb < K; kb += kKc) {
+      const int64_t kc = std::min(kKc, K - kb);
+      const float* b = trans_b ? B + nb * ldb + kb : B + kb * ldb + nb;
+      for (int64_t q = 0; q < Q; ++q)
+        pack_panel(b, nc, kc, trans_b, ldb, q, panels + q * kc * kCols);
+      const bool acc = accumulate || kb > 0;
+      for (int64_t mb = 0; mb < M; mb += kMc) {
+        const int64_t mc = std::min(kMc, M - mb);
+        for (int64_t q = 0; q < Q; ++q) {
+          const Masks m = panel_block::masks_of(nc, q);
+          float* c = C + nb + q * kCols;
+          for_row_blocks(mc, [&](int64_t, int64_t r, int64_t rows) {
+            const int64_t row = mb + r;
+            const float* a = trans_a ? A + kb * lda + row : A + row * lda + kb;
+            const float* next = r + rows < mc ? c + (row + rows) * ldc
+                                : q + 1 < Q   ? c + kCols + mb * ldc
+                                              : nullptr;
+            kernels[rows - 1](a, lda, panels + q * kc * kCols, kc, c + row * ldc, ldc, m, acc,
+                              next);
+          });
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t m = 0; m < M; ++m) std::fill_n(C + m * ldc, N, 0.0f);
+    return;
+  }
+  const int64_t Q = panels_of(N);
+  const bool parallel =
+      !omp_in_parallel() && omp_get_max_threads() > 1 && M * N * K >= kParallelFromMacs;
+  if (!parallel) {
+    gemm_columns(trans_a, trans_b, M, 0, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    return;
+  }
+  // The columns over the threads, by whole panels; with a single panel, the rows.
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+    if (Q > 1) {
+      const int64_t c0 = Q * t / n * kCols, c1 = std::min(N, Q * (t + 1) / n * kCols);
+      if (c1 > c0) gemm_columns(trans_a, trans_b, M, c0, c1, K, A, lda, B, ldb, C, ldc, accumulate);
+    } else {
+      const int64_t r0 = M * t / n, r1 = M * (t + 1) / n;
+      if (r1 > r0)
+        gemm_columns(trans_a, trans_b, r1 - r0, 0, N, K, trans_a ? A + r0 : A + r0 * lda, lda, B,
+                     ldb, C + r0 * ldc, ldc, accumulate);
+    }
   }
 }
 

@@ -29,4 +29,10 @@ void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, float
 void multiply(const float* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
               float* C, int64_t ldc, bool accumulate);
 
+// C[M, N] (+)= op(A) · op(B) in one call, op(B) packed block by block (256 KiB at a time) into
+// this thread's buffer: A [M, K] with row stride lda, or [K, M] when trans_a; B as pack()
+// takes it. Splits the columns over OpenMP's threads like multiply().
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate);
+
 }  // namespace recur::kernels::f32_panels

@@ -1,11 +1,14 @@
-// GEMM seam implementation. oneDNN's sgemm was chosen by measurement on the 2-core
-// AVX-512 machine (see docs/ARCHITECTURE.md): ~108 GFLOP/s on 1 thread, ~218 on 2.
+// GEMM seam implementation: oneDNN's sgemm, or recur's own float panels (f32_panels.h) for
+// the shapes where they measured at least as fast on the 2-core AVX-512 machine (see
+// docs/ARCHITECTURE.md). The panels allocate nothing per call; sgemm allocates and frees its
+// packing buffers (2-2.5 MB on C1's shapes) on every call.
 #include "kernels/gemm.h"
 
 #include <oneapi/dnnl/dnnl.h>
 
 #include <string>
 
+#include "kernels/f32_panels.h"
 #include "recur/error.h"
 
 namespace recur::kernels {
@@ -34,6 +37,22 @@ void gemm<double>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, d
   gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+namespace {
+
+// Where the panels replace sgemm: every product from 64 rows and 2^22 multiply-adds, so that a
+// training step allocates nothing in its products. Measured on the 2-core AVX-512 machine,
+// 1 thread, time against sgemm's (best of several runs): the engine's weight gradients Gᵀ·X
+// 0.75-0.85 (C2's 1.06), d input G·W 0.9-1.0 (C2's 1.03), the input projections X·W_ihᵀ
+// 1.01-1.08; below 64 rows or 2^22 multiply-adds 1.1-1.2 on 1 thread, where sgemm is kept.
+bool use_panels(int64_t M, int64_t N, int64_t K, float alpha, float beta) {
+  return f32_panels::available() && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && M >= 64 &&
+         M * N * K >= (int64_t{1} << 22);
+}
+
+}  // namespace
+
+bool gemm_uses_panels() { return f32_panels::available(); }
+
 template <>
 void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
@@ -42,6 +61,10 @@ void gemm<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   if (K == 0) {
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = beta == 0.0f ? 0.0f : beta * C[m * ldc + n];
+    return;
+  }
+  if (use_panels(M, N, K, alpha, beta)) {
+    f32_panels::gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, beta == 1.0f);
     return;
   }
   dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A,

@@ -14,6 +14,10 @@ template <typename S>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, S alpha, const S* A,
           int64_t lda, const S* B, int64_t ldb, S beta, S* C, int64_t ldc);
 
+// Whether gemm<float> takes recur's own panels (kernels/f32_panels.h) for large products on
+// this CPU, rather than oneDNN's sgemm.
+bool gemm_uses_panels();
+
 // The plain-loop reference for any S; gemm<double> is exactly this.
 template <typename S>
 void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, S alpha,

@@ -214,21 +214,22 @@ S* sized(std::vector<S>& v, int64_t n) {
 }
 
 // A weight gradient, G[N, K] += Dᵀ·X for D [R, N] and X [R, K] (R = T·B rows): the gate
-// gradients times the layer input or the states. As one sgemm with a transposed left operand
-// this shape runs well below the ceiling (C1's, 2048 × 512 × 2048, 1 thread: 153 GFLOP/s);
-// computed transposed, Gᵀ = Xᵀ·D, it is the shape sgemm does best (192), so the float engine
-// computes Gᵀ for up to kWeightGradBlock columns of D at a time into scratch and adds its
-// transpose to G. bf16 and the double engine keep the plain product, and so does a call
-// inside a parallel region (the two directions of a bidirectional layer at once): there every
-// thread would hold a block, and C6's training step at 2 threads went above PyTorch's peak
-// memory (123 against 122 MiB) while its time had margin to spare (0.89 of oneDNN).
+// gradients times the layer input or the states. oneDNN's sgemm runs this shape with its
+// transposed left operand well below the ceiling (C1's, 2048 × 512 × 2048, 1 thread: 153
+// GFLOP/s); computed transposed, Gᵀ = Xᵀ·D, it is the shape sgemm does best (192), so where
+// gemm<float> is sgemm (CPUs without AVX-512) the float engine computes Gᵀ for up to
+// kWeightGradBlock columns of D at a time into scratch and adds its transpose to G. recur's
+// float panels run the plain product at 180-195 GFLOP/s, so with them, in bf16 and in the
+// double engine it is one product; and so inside a parallel region (the two directions of a
+// bidirectional layer at once): there every thread would hold a block, and C6's training step
+// at 2 threads went above PyTorch's peak memory (123 against 122 MiB).
 constexpr int64_t kWeightGradBlock = 1024;
 
 // `add` false: G is written, whatever it held.
 template <typename S>
 void add_weight_grad(bool bf16, int64_t N, int64_t K, int64_t R, const S* D, const S* X, S* G,
                      bool add) {
-  if (bf16 || !std::is_same_v<S, float> || omp_in_parallel()) {
+  if (bf16 || !std::is_same_v<S, float> || omp_in_parallel() || kernels::gemm_uses_panels()) {
     product<S>(bf16, true, false, N, K, R, D, N, X, K, add ? S(1) : S(0), G, K);
     return;
   }

@@ -1,6 +1,7 @@
 // kernels::f32_panels against a double-precision product: partial panels, row counts around
 // the 12-row kernel, strided B and C, assign and accumulate, one and two threads, nothing
-// written past C or into its stride's gap. Skipped where the CPU has no AVX-512.
+// written past C or into its stride's gap; gemm() on every transpose and across its blocks of
+// rows, columns and k. Skipped where the CPU has no AVX-512.
 #include "kernels/f32_panels.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -68,6 +70,65 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{13, 47, 64, true, 5, 3}, Shape{25, 16, 129, false, 0, 0},
                       Shape{37, 100, 300, true, 0, 7}, Shape{5, 63, 9, true, 0, 1},
                       Shape{300, 70, 33, false, 1, 0}, Shape{32, 512, 256, true, 0, 0}));
+
+// (M, N, K, trans_a, trans_b): gemm() packs op(B) by blocks of 512 values of k and 256 columns
+// and takes A 96 rows at a time, so these cross every block edge, with partial panels.
+using GemmShape = std::tuple<std::tuple<int64_t, int64_t, int64_t>, bool, bool>;
+class F32PanelsGemm : public ::testing::TestWithParam<GemmShape> {};
+
+TEST_P(F32PanelsGemm, MatchesReference) {
+  if (!f32_panels::available()) GTEST_SKIP() << "no AVX-512 here";
+  const auto [mnk, ta, tb] = GetParam();
+  const auto [M, N, K] = mnk;
+  // Strides wider than the matrices; C0 runs 16 values past C.
+  const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
+  std::vector<float> A((ta ? K : M) * lda), B((tb ? N : K) * ldb), C0(M * ldc + 16);
+  Rng rng(7);
+  for (float& v : A) v = rng.normal();
+  for (float& v : B) v = rng.normal();
+  for (float& v : C0) v = rng.normal();
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (bool acc : {false, true}) {
+      std::vector<float> got = C0;
+      f32_panels::gemm(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, got.data(), ldc, acc);
+      for (int64_t i = M * ldc; i < M * ldc + 16; ++i) ASSERT_EQ(got[i], C0[i]) << "past the end";
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < ldc; ++n) {
+          const float g = got[m * ldc + n];
+          if (n >= N) {
+            ASSERT_EQ(g, C0[m * ldc + n]) << "m=" << m << " n=" << n;
+            continue;
+          }
+          double want = acc ? C0[m * ldc + n] : 0.0, size = std::abs(want);
+          for (int64_t k = 0; k < K; ++k) {
+            const double t = double(ta ? A[k * lda + m] : A[m * lda + k]) *
+                             (tb ? B[n * ldb + k] : B[k * ldb + n]);
+            want += t;
+            size += std::abs(t);
+          }
+          ASSERT_NEAR(g, want, 1e-6 * (1.0 + size))
+              << "threads=" << threads << " acc=" << acc << " m=" << m << " n=" << n;
+        }
+    }
+  }
+  omp_set_num_threads(2);
+}
+
+std::string gemm_name(const ::testing::TestParamInfo<GemmShape>& info) {
+  const auto& [mnk, ta, tb] = info.param;
+  const auto& [M, N, K] = mnk;
+  return "M" + std::to_string(M) + "N" + std::to_string(N) + "K" + std::to_string(K) +
+         (ta ? "_At" : "_A") + (tb ? "Bt" : "B");
+}
+
+using Mnk = std::tuple<int64_t, int64_t, int64_t>;
+INSTANTIATE_TEST_SUITE_P(Blocks, F32PanelsGemm,
+                         ::testing::Combine(::testing::Values(Mnk{1, 1, 1}, Mnk{13, 33, 17},
+                                                              Mnk{97, 290, 530}, Mnk{200, 20, 600},
+                                                              Mnk{64, 520, 40}),
+                                            ::testing::Bool(), ::testing::Bool()),
+                         gemm_name);
 
 }  // namespace
 }  // namespace recur::kernels

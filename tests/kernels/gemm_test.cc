@@ -1,5 +1,7 @@
-// kernels::gemm<float> (oneDNN) against the plain-loop reference on odd shapes, every
-// transpose combination, alpha/beta, strided leading dimensions and empty dimensions.
+// kernels::gemm<float> against the plain-loop reference on odd shapes, every transpose
+// combination, alpha/beta, strided leading dimensions and empty dimensions: small products and
+// alpha/beta other than 1 and 0/1 (oneDNN's sgemm), and large ones with alpha 1, beta 0 or 1
+// (recur's float panels where the CPU has AVX-512).
 #include "kernels/gemm.h"
 
 #include <gtest/gtest.h>
@@ -44,6 +46,32 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, Gemm,
                                                               Dims{5, 1, 7}, Dims{13, 31, 1},
                                                               Dims{33, 65, 129}, Dims{3, 4, 0}),
                                             ::testing::Bool(), ::testing::Bool()));
+
+// Products large enough for the panels (from 64 rows and 2^22 multiply-adds), beta 0 over a
+// C full of NaN and beta 1, every transpose.
+TEST(GemmLarge, MatchesReferenceOnEveryTranspose) {
+  const int64_t M = 130, N = 300, K = 200, pad = 5;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.0f, 1.0f}) {
+        const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+        std::vector<float> A((ta ? K : M) * lda), B((tb ? N : K) * ldb), C(M * ldc);
+        Rng rng(11);
+        for (float& v : A) v = rng.normal();
+        for (float& v : B) v = rng.normal();
+        for (float& v : C) v = beta == 0.0f ? NAN : rng.normal();
+        std::vector<double> Ad(A.begin(), A.end()), Bd(B.begin(), B.end()), Cd(C.begin(), C.end());
+        gemm<float>(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+        gemm_reference<double>(ta, tb, M, N, K, 1.0, Ad.data(), lda, Bd.data(), ldb, beta,
+                               Cd.data(), ldc);
+        const double tol = 8 * std::sqrt(double(K)) * 1.2e-7 * 4;
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = 0; n < N; ++n)
+            ASSERT_NEAR(C[m * ldc + n], Cd[m * ldc + n],
+                        tol * std::max(1.0, std::abs(Cd[m * ldc + n])))
+                << "ta=" << ta << " tb=" << tb << " beta=" << beta << " m=" << m << " n=" << n;
+      }
+}
 
 TEST(GemmEdge, BetaZeroIgnoresGarbageInC) {
   std::vector<float> A = {1, 2}, B = {3, 4}, C = {NAN};
