@@ -39,14 +39,18 @@ void gemm<double>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, d
 
 namespace {
 
-// Where the panels replace sgemm: every product from 64 rows and 2^22 multiply-adds, so that a
-// training step allocates nothing in its products. Measured on the 2-core AVX-512 machine,
-// 1 thread, time against sgemm's (best of several runs): the engine's weight gradients Gᵀ·X
-// 0.75-0.85 (C2's 1.06), d input G·W 0.9-1.0 (C2's 1.03), the input projections X·W_ihᵀ
-// 1.01-1.08; below 64 rows or 2^22 multiply-adds 1.1-1.2 on 1 thread, where sgemm is kept.
+// Where the panels replace sgemm: products from 64 rows and 2^22 multiply-adds up to 2^32, so
+// that a training step of layers up to C1's size (2^31 per product) allocates nothing in its
+// products. Measured on the 2-core AVX-512 machine, 1 thread, time against sgemm's (best of
+// several runs): the engine's weight gradients Gᵀ·X 0.75-0.85, d input G·W 0.9-1.0, the input
+// projections X·W_ihᵀ 1.01-1.05. Above 2^32 (C2's products, 1.3·10^10) the panels ran 1.03-1.08
+// and C2's training step 2-7 % slower, while sgemm's per-call buffers are small beside such a
+// layer's memory (C2's step peaks at 244 / 266 MiB with them, 216 / 247 without, PyTorch's
+// 292-311), so sgemm keeps those. Below 64 rows or 2^22 multiply-adds sgemm is 10-20 % faster
+// on 1 thread.
 bool use_panels(int64_t M, int64_t N, int64_t K, float alpha, float beta) {
   return f32_panels::available() && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && M >= 64 &&
-         M * N * K >= (int64_t{1} << 22);
+         M * N * K >= (int64_t{1} << 22) && M * N * K < (int64_t{1} << 32);
 }
 
 }  // namespace
