@@ -18,6 +18,31 @@
 namespace recur::kernels {
 namespace {
 
+// got = C0 (+)= A·B within float rounding, A's (m, k) = a(m, k) and B's (k, n) = b(k, n), with
+// C [M, ldc] of which the first N columns are the product: nothing written into the columns
+// past N or into the 16 values past C.
+template <typename FA, typename FB>
+void expect_product(const std::vector<float>& got, const std::vector<float>& C0, int64_t M,
+                    int64_t N, int64_t K, int64_t ldc, FA a, FB b, bool acc, int threads) {
+  for (int64_t i = M * ldc; i < M * ldc + 16; ++i) ASSERT_EQ(got[i], C0[i]) << "past the end";
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < ldc; ++n) {
+      const float g = got[m * ldc + n];
+      if (n >= N) {
+        ASSERT_EQ(g, C0[m * ldc + n]) << "m=" << m << " n=" << n;
+        continue;
+      }
+      double want = acc ? C0[m * ldc + n] : 0.0, size = std::abs(want);
+      for (int64_t k = 0; k < K; ++k) {
+        const double t = double(a(m, k)) * b(k, n);
+        want += t;
+        size += std::abs(t);
+      }
+      ASSERT_NEAR(g, want, 1e-6 * (1.0 + size))
+          << "threads=" << threads << " acc=" << acc << " m=" << m << " n=" << n;
+    }
+}
+
 // (M, N, K, trans_b, extra row stride of B, extra row stride of C)
 using Shape = std::tuple<int64_t, int64_t, int64_t, bool, int64_t, int64_t>;
 class F32Panels : public ::testing::TestWithParam<Shape> {};
@@ -41,23 +66,10 @@ TEST_P(F32Panels, MatchesReference) {
     for (bool acc : {false, true}) {
       std::vector<float> got = C0;
       f32_panels::multiply(panels, N, K, M, A.data(), K, got.data(), ldc, acc);
-      for (int64_t i = M * ldc; i < M * ldc + 16; ++i) ASSERT_EQ(got[i], C0[i]) << "past the end";
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < ldc; ++n) {
-          const float g = got[m * ldc + n];
-          if (n >= N) {
-            ASSERT_EQ(g, C0[m * ldc + n]) << "m=" << m << " n=" << n;
-            continue;
-          }
-          double want = acc ? C0[m * ldc + n] : 0.0, size = std::abs(want);
-          for (int64_t k = 0; k < K; ++k) {
-            const double t = double(A[m * K + k]) * (trans ? B[n * ldb + k] : B[k * ldb + n]);
-            want += t;
-            size += std::abs(t);
-          }
-          ASSERT_NEAR(g, want, 1e-6 * (1.0 + size))
-              << "threads=" << threads << " acc=" << acc << " m=" << m << " n=" << n;
-        }
+      expect_product(
+          got, C0, M, N, K, ldc, [&](int64_t m, int64_t k) { return A[m * K + k]; },
+          [&](int64_t k, int64_t n) { return trans ? B[n * ldb + k] : B[k * ldb + n]; }, acc,
+          threads);
     }
   }
   omp_set_num_threads(2);
@@ -92,24 +104,10 @@ TEST_P(F32PanelsGemm, MatchesReference) {
     for (bool acc : {false, true}) {
       std::vector<float> got = C0;
       f32_panels::gemm(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, got.data(), ldc, acc);
-      for (int64_t i = M * ldc; i < M * ldc + 16; ++i) ASSERT_EQ(got[i], C0[i]) << "past the end";
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < ldc; ++n) {
-          const float g = got[m * ldc + n];
-          if (n >= N) {
-            ASSERT_EQ(g, C0[m * ldc + n]) << "m=" << m << " n=" << n;
-            continue;
-          }
-          double want = acc ? C0[m * ldc + n] : 0.0, size = std::abs(want);
-          for (int64_t k = 0; k < K; ++k) {
-            const double t = double(ta ? A[k * lda + m] : A[m * lda + k]) *
-                             (tb ? B[n * ldb + k] : B[k * ldb + n]);
-            want += t;
-            size += std::abs(t);
-          }
-          ASSERT_NEAR(g, want, 1e-6 * (1.0 + size))
-              << "threads=" << threads << " acc=" << acc << " m=" << m << " n=" << n;
-        }
+      expect_product(
+          got, C0, M, N, K, ldc,
+          [&](int64_t m, int64_t k) { return ta ? A[k * lda + m] : A[m * lda + k]; },
+          [&](int64_t k, int64_t n) { return tb ? B[n * ldb + k] : B[k * ldb + n]; }, acc, threads);
     }
   }
   omp_set_num_threads(2);
