@@ -211,6 +211,29 @@ float* block_buffer() {
   return v.data() + (64 - at % 64) % 64 / sizeof(float);
 }
 
+// Rows [r0, r1) of C's columns [nb, nb + nc) (+)= op(A)'s rows times the packed block of op(B)
+// for k in [kb, kb + kc): A's rows kMc at a time against each panel of the block.
+void multiply_block(const Kernel* kernels, bool trans_a, const float* A, int64_t lda, int64_t kb,
+                    int64_t kc, int64_t r0, int64_t r1, const float* panels, int64_t nb, int64_t nc,
+                    float* C, int64_t ldc, bool acc) {
+  const int64_t Q = panels_of(nc);
+  for (int64_t mb = r0; mb < r1; mb += kMc) {
+    const int64_t mc = std::min(kMc, r1 - mb);
+    for (int64_t q = 0; q < Q; ++q) {
+      const Masks m = panel_block::masks_of(nc, q);
+      float* c = C + nb + q * kCols;
+      for_row_blocks(mc, [&](int64_t, int64_t r, int64_t rows) {
+        const int64_t row = mb + r;
+        const float* a = trans_a ? A + kb * lda + row : A + row * lda + kb;
+        const float* next = r + rows < mc ? c + (row + rows) * ldc
+                            : q + 1 < Q   ? c + kCols + mb * ldc
+                                          : nullptr;
+        kernels[rows - 1](a, lda, panels + q * kc * kCols, kc, c + row * ldc, ldc, m, acc, next);
+      });
+    }
+  }
+}
+
 // Columns [n0, n1) of C (n0 a multiple of 32) for every row: the whole product on one thread.
 void gemm_columns(bool trans_a, bool trans_b, int64_t M, int64_t n0, int64_t n1, int64_t K,
                   const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
@@ -224,23 +247,8 @@ void gemm_columns(bool trans_a, bool trans_b, int64_t M, int64_t n0, int64_t n1,
       const float* b = trans_b ? B + nb * ldb + kb : B + kb * ldb + nb;
       for (int64_t q = 0; q < Q; ++q)
         pack_panel(b, nc, kc, trans_b, ldb, q, panels + q * kc * kCols);
-      const bool acc = accumulate || kb > 0;
-      for (int64_t mb = 0; mb < M; mb += kMc) {
-        const int64_t mc = std::min(kMc, M - mb);
-        for (int64_t q = 0; q < Q; ++q) {
-          const Masks m = panel_block::masks_of(nc, q);
-          float* c = C + nb + q * kCols;
-          for_row_blocks(mc, [&](int64_t, int64_t r, int64_t rows) {
-            const int64_t row = mb + r;
-            const float* a = trans_a ? A + kb * lda + row : A + row * lda + kb;
-            const float* next = r + rows < mc ? c + (row + rows) * ldc
-                                : q + 1 < Q   ? c + kCols + mb * ldc
-                                              : nullptr;
-            kernels[rows - 1](a, lda, panels + q * kc * kCols, kc, c + row * ldc, ldc, m, acc,
-                              next);
-          });
-        }
-      }
+      multiply_block(kernels, trans_a, A, lda, kb, kc, 0, M, panels, nb, nc, C, ldc,
+                     accumulate || kb > 0);
     }
   }
 }
@@ -262,7 +270,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
     gemm_columns(trans_a, trans_b, M, 0, N, K, A, lda, B, ldb, C, ldc, accumulate);
     return;
   }
-  // The columns over the threads, by whole panels; with a single panel, the rows.
+  // The columns over the threads, by whole panels; with a single panel, the rows. (Sharing
+  // each packed block of op(B) and splitting the rows instead measured no faster at 2 threads.)
 #pragma omp parallel
   {
     const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
