@@ -5,9 +5,10 @@
 // On the 2-core AVX-512 machine (1 thread) the per-step product of an LSTM with H = 512 at
 // batch 32 (32 × 2048 × 512) ran at 209-213 GFLOP/s against oneDNN's packed sgemm's 181-188;
 // dG·W_hh (32 × 512 × 2048) 209-213 against 197-201. kernels::PackedWeights uses the panels
-// for float where the CPU has AVX-512.
+// for float where the CPU has AVX-512, and so does gemm<float> for products of 2^22 to 2^32
+// multiply-adds through gemm() below (any transposes, B packed per call).
 // Leaves out: CPUs without AVX-512 (available() is false; PackedWeights keeps oneDNN's packed
-// sgemm there), a transposed A, alpha and beta other than 0 and 1.
+// sgemm there), a transposed A in multiply(), alpha and beta other than 0 and 1.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,7 @@ void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, float
 void multiply(const float* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
               float* C, int64_t ldc, bool accumulate);
 
-// C[M, N] (+)= op(A) · op(B) in one call, op(B) packed block by block (256 KiB at a time) into
+// C[M, N] (+)= op(A) · op(B) in one call, op(B) packed block by block (512 KiB at a time) into
 // this thread's buffer: A [M, K] with row stride lda, or [K, M] when trans_a; B as pack()
 // takes it. Splits the columns over OpenMP's threads like multiply().
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
