@@ -87,7 +87,7 @@ void product(bool bf16, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
 template <typename S>
 struct Scratch {
   std::vector<S> xw, bias, gx, gh, h_state, c_state, h_raw;
-  std::vector<S> dh_all, dh, dc, dh_raw, dh_direct, row;
+  std::vector<S> dh_all, dh, dc, dh_raw, dh_direct, row, bias_sum;
   std::vector<int64_t> order;
   std::vector<char> packed;     // the packed W_hh of the call running (StepProduct<float>)
   std::vector<S> h_alt;         // forward_two_threads: the other state buffer at inference
@@ -506,6 +506,12 @@ void add_column_sums(const S* m, int64_t rows, int64_t cols, S* out, bool add) {
     for (int64_t k = 0; k < cols; ++k) out[k] += m[r * cols + k];
 }
 
+// out (+)= sums, or out = sums.
+template <typename S>
+void add_or_assign(const S* sums, int64_t n, S* out, bool add) {
+  for (int64_t k = 0; k < n; ++k) out[k] = add ? out[k] + sums[k] : sums[k];
+}
+
 // Row i of m becomes the old row src[i], for a permutation src of m's n rows (each `width`
 // wide), in place: the cycles are followed through one spare row, tmp. Leaves src the identity.
 template <typename S>
@@ -559,6 +565,12 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
   S* dh_direct = sized(sc.dh_direct, gru ? B * H : 0);
   int64_t* order = sized(sc.order, full ? 0 : T * B);  // for the reordering after the loop
   S* spare_row = sized(sc.row, full ? 0 : GH);
+  // The bias gradient, d gx summed over rows, is added up step by step while each step's rows
+  // are in cache, once for both biases (they are equal but for GRU's n block), instead of a
+  // pass per bias over all T·B·GH of them after the loop: 16 MiB for C1, 0.5-0.7 ms a pass.
+  const bool sums = g.b_ih || (g.b_hh && !gru);
+  S* bias_sum = sized(sc.bias_sum, sums ? GH : 0);
+  std::fill_n(bias_sum, sums ? GH : 0, S(0));
   if (!full)
     for (int64_t t = 0; t < T; ++t)  // padded positions get no gradient
       for (int64_t bb = 0; bb < B; ++bb)
@@ -599,6 +611,9 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     cell.dgh = gru ? dgh_step : dg;
     cell.dh_prev = gru ? dh_direct : nullptr;
     cell_backward(d.mode, cell);
+    if (sums)
+      for (int64_t j = 0; j < rows; ++j)
+        for (int64_t k = 0; k < GH; ++k) bias_sum[k] += dg[j * GH + k];
 
     if (!full)
       for (int64_t j = 0; j < rows; ++j) {
@@ -625,7 +640,9 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
     }
   }
   if (!w_hh_done) add_weight_grad<S>(d.bf16, GH, d.I, T * B, dgx_all, x, g.w_ih, add_grads);
-  if (g.b_ih) add_column_sums(dgx_all, T * B, GH, g.b_ih, add_grads);
+  if (g.b_ih) add_or_assign(bias_sum, GH, g.b_ih, add_grads);
+  // b_hh's gradient is b_ih's, except for GRU's n block (r⊙(W_hn·h + b_hn)): summed below.
+  if (g.b_hh && !gru) add_or_assign(bias_sum, GH, g.b_hh, add_grads);
   if (d.P)
     product<S>(d.bf16, true, false, d.P, H, T * B, dh_all, d.P, ws.h_raw.data(), H,
                add_grads ? S(1) : S(0), g.w_hr, H);
@@ -662,7 +679,7 @@ void direction_backward(const Dims& d, const LayerParams<S>& w, bool reverse, co
       }
   if (!w_hh_done)
     add_weight_grad<S>(d.bf16, GH, Ho, T * B, dgx_all, ws.h_all.data(), g.w_hh, add_grads);
-  if (g.b_hh) add_column_sums(dgx_all, T * B, GH, g.b_hh, add_grads);
+  if (g.b_hh && gru) add_column_sums(dgx_all, T * B, GH, g.b_hh, add_grads);
 }
 
 // Runs body(dir) for the D directions of a layer: on two threads when the layer is
