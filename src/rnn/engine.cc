@@ -114,8 +114,15 @@ constexpr int64_t kPackFromRows = 2;
 // kernels::MatVec reads them on every core, alternating its walk so that part comes from L2.
 constexpr int64_t kMatVecUpToRows = 1;
 // Packed products are split into two column blocks, one per thread, from this many columns
-// per block on.
+// per block on ...
 constexpr int64_t kSplitFromColumns = 64;
+// ... and from this many multiply-adds per step on (rows · N · K), as is the two-thread
+// forward (use_two_threads). Below it a step is a few microseconds of work: a fork costs 3 µs
+// and a barrier 1.7 on the 2-core VM of recur_bench, plus the state's cache lines moving
+// between the cores, so two threads ran small layers slower than one (2 threads, inference:
+// LSTM B=4 H=32 0.36-0.40 ms against 0.056 on one; B=16 H=96 1.0-1.3 against 0.75-0.9).
+// At 2^20 (C7: B=16, 4H=512, H=128) both ways take the same time.
+constexpr int64_t kSplitFromMacs = int64_t{1} << 20;
 
 template <typename S>
 class StepProduct {
@@ -158,7 +165,8 @@ class StepProduct<float> {
       matvec_ = trans_w ? kernels::MatVec(w, N, K) : kernels::MatVec(w, K, N);
     if (!packed_) return;
     // The packed weights live in the packing thread's scratch (see Scratch::packed).
-    split_ = N >= 2 * kSplitFromColumns && !omp_in_parallel() && omp_get_max_threads() >= 2;
+    split_ = N >= 2 * kSplitFromColumns && rows * N * K >= kSplitFromMacs && !omp_in_parallel() &&
+             omp_get_max_threads() >= 2;
     if (!split_) {
       weights_[0].pack(w, N, K, trans_w, accumulating, bf16, 0, &scratch<float>().packed);
       return;
@@ -310,15 +318,13 @@ Dims dims_of(const RnnOptions& o, int64_t layer) {
 // At inference the state alternates between two buffers (h_state, then the scratch h_alt),
 // since one thread's cell writes its units while the other's product may still read the
 // previous state; the LSTM cell state stays in place (each unit's is touched by its owner
-// only). For a full batch without projection (use_two_threads).
-constexpr int64_t kTwoThreadsFromMacs = int64_t{1} << 21;  // per step, B·GH·H
+// only). For a full batch without projection from kSplitFromMacs per step (use_two_threads).
 
 template <typename S>
 bool use_two_threads(const Dims& d, const Batch& b) {
   return std::is_same_v<S, float> && b.sorted_len[b.B - 1] == b.T && d.P == 0 &&
          b.T >= kPackFromSteps && b.B >= kPackFromRows && d.H >= 2 * 16 &&
-         b.B * d.GH * d.H >= kTwoThreadsFromMacs && !omp_in_parallel() &&
-         omp_get_max_threads() >= 2;
+         b.B * d.GH * d.H >= kSplitFromMacs && !omp_in_parallel() && omp_get_max_threads() >= 2;
 }
 
 void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool reverse, const Batch& b,

@@ -306,7 +306,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, PerMode,
 // times the steps), so it is a small multiple of that times float epsilon.
 struct OddShape {
   int64_t T, B, I, H;
-  bool bidirectional = true;  // one direction: the per-step products split over two threads
+  bool bidirectional = true;  // one direction: large steps go to two threads
 };
 
 class FastVsReference : public ::testing::TestWithParam<std::tuple<RnnMode, OddShape>> {};
