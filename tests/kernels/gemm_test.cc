@@ -5,6 +5,7 @@
 #include "kernels/gemm.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <vector>
@@ -77,6 +78,17 @@ TEST(GemmEdge, BetaZeroIgnoresGarbageInC) {
   std::vector<float> A = {1, 2}, B = {3, 4}, C = {NAN};
   gemm<float>(false, false, 1, 1, 2, 1.0f, A.data(), 2, B.data(), 1, 0.0f, C.data(), 1);
   EXPECT_EQ(C[0], 11.0f);
+}
+
+// Small products run on the calling thread alone; the caller's thread setting comes back.
+TEST(GemmEdge, SmallProductsLeaveTheThreadSettingAsItWas) {
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(2);
+  std::vector<float> A(8 * 8, 1.0f), B(8 * 8, 2.0f), C(8 * 8);
+  gemm<float>(false, false, 8, 8, 8, 1.0f, A.data(), 8, B.data(), 8, 0.0f, C.data(), 8);
+  EXPECT_EQ(C[9], 16.0f);
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  omp_set_num_threads(before);
 }
 
 }  // namespace
