@@ -127,6 +127,12 @@ RECUR_AVX512_TARGET void tanh_forward_row(int64_t units, const float* __restrict
   }
 }
 
+// s·(1 - s): the derivative of the sigmoid at its value s. (A function, not a lambda: a lambda
+// does not take the target attribute of the function it is in.)
+RECUR_AVX512_TARGET inline __m512 dsig(__m512 s) {
+  return _mm512_mul_ps(s, _mm512_sub_ps(_mm512_set1_ps(1.0f), s));
+}
+
 RECUR_AVX512_TARGET void lstm_backward_row(int64_t H, const float* __restrict saved,
                                            const float* __restrict c_prev,
                                            const float* __restrict c, const float* __restrict dh,
@@ -142,8 +148,7 @@ RECUR_AVX512_TARGET void lstm_backward_row(int64_t H, const float* __restrict sa
     const __m512 dcc =
         _mm512_fmadd_ps(_mm512_mul_ps(d, o), _mm512_fnmadd_ps(tc, tc, one), load(m, dc + k));
     store(dc + k, m, _mm512_mul_ps(dcc, f));
-    // σ' = s·(1 - s), tanh' = 1 - t²
-    const auto dsig = [&](__m512 s) { return _mm512_mul_ps(s, _mm512_sub_ps(one, s)); };
+    // σ' = s·(1 - s) (dsig), tanh' = 1 - t²
     store(dgx + k, m, _mm512_mul_ps(_mm512_mul_ps(dcc, g), dsig(i)));
     store(dgx + H + k, m, _mm512_mul_ps(_mm512_mul_ps(dcc, load(m, c_prev + k)), dsig(f)));
     store(dgx + 2 * H + k, m, _mm512_mul_ps(_mm512_mul_ps(dcc, i), _mm512_fnmadd_ps(g, g, one)));
