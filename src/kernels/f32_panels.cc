@@ -62,6 +62,45 @@ RECUR_AVX512_TARGET void kernel(const float* a, int64_t lda, const float* panel,
   panel_block::store<MR>(c0, c1, m, c, ldc);
 }
 
+// c0/c1 += A[MR, K] · panel's K rows (A's value (r, k) at a[r·lda + k]).
+template <int MR>
+RECUR_AVX512_TARGET __attribute__((always_inline)) inline void add_part(const float* a, int64_t lda,
+                                                                        int64_t K,
+                                                                        const float* panel,
+                                                                        __m512* c0, __m512* c1) {
+  for (int64_t k = 0; k < K; ++k) {
+    const __m512 b0 = _mm512_load_ps(panel + k * kCols);
+    const __m512 b1 = _mm512_load_ps(panel + k * kCols + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + k]);
+      c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+    }
+  }
+}
+
+// C[rows, 32] (+)= [A1 | A2] · panel, the panel's first K1 rows against A1's K1 columns and
+// the next K2 against A2's: two left-hand sides side by side without copying them together.
+template <int MR>
+RECUR_AVX512_TARGET void kernel_pair(const float* a1, int64_t lda1, int64_t K1, const float* a2,
+                                     int64_t lda2, int64_t K2, const float* panel, float* c,
+                                     int64_t ldc, Masks m, bool accumulate) {
+  __m512 c0[MR], c1[MR];
+  panel_block::load<MR>(c, ldc, m, accumulate, c0, c1);
+  add_part<MR>(a1, lda1, K1, panel, c0, c1);
+  add_part<MR>(a2, lda2, K2, panel + K1 * kCols, c0, c1);
+  panel_block::store<MR>(c0, c1, m, c, ldc);
+}
+
+using PairKernel = void (*)(const float*, int64_t, int64_t, const float*, int64_t, int64_t,
+                            const float*, float*, int64_t, Masks, bool);
+
+template <int... R>
+constexpr auto pair_kernel_table(std::integer_sequence<int, R...>) {
+  return std::array<PairKernel, sizeof...(R)>{&kernel_pair<R + 1>...};
+}
+
 using Kernel = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, Masks, bool,
                         const float*);
 
@@ -193,6 +232,30 @@ void multiply(const float* panels, int64_t N, int64_t K, int64_t M, const float*
   {
     const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
     multiply_panels(panels, N, K, Q * t / n, Q * (t + 1) / n, M, A, lda, C, ldc, accumulate);
+  }
+}
+
+int64_t packed_pair_bytes(int64_t N, int64_t K1, int64_t K2) { return packed_bytes(N, K1 + K2); }
+
+void pack_pair(const float* B1, int64_t K1, const float* B2, int64_t K2, int64_t N, float* out) {
+  const int64_t K = K1 + K2;
+  for (int64_t q = 0; q < panels_of(N); ++q) {
+    pack_panel(B1, N, K1, /*trans_b=*/true, K1, q, out + q * K * kCols);
+    pack_panel(B2, N, K2, /*trans_b=*/true, K2, q, out + q * K * kCols + K1 * kCols);
+  }
+}
+
+void multiply_pair(const float* panels, int64_t N, int64_t K1, int64_t K2, int64_t M,
+                   const float* A1, int64_t lda1, const float* A2, int64_t lda2, float* C,
+                   int64_t ldc, bool accumulate) {
+  static constexpr auto kernels = pair_kernel_table(std::make_integer_sequence<int, kMaxRows>{});
+  const int64_t K = K1 + K2;
+  for (int64_t q = 0; q < panels_of(N); ++q) {
+    const Masks m = panel_block::masks_of(N, q);
+    for_row_blocks(M, [&](int64_t, int64_t r, int64_t rows) {
+      kernels[rows - 1](A1 + r * lda1, lda1, K1, A2 + r * lda2, lda2, K2, panels + q * K * kCols,
+                        C + r * ldc + q * kCols, ldc, m, accumulate);
+    });
   }
 }
 

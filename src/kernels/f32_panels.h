@@ -30,6 +30,17 @@ void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, float
 void multiply(const float* panels, int64_t N, int64_t K, int64_t M, const float* A, int64_t lda,
               float* C, int64_t ldc, bool accumulate);
 
+// Two weight matrices side by side along k, for a product of two left-hand sides side by side:
+// C[M, N] (+)= [A1 | A2] · [B1 | B2]ᵀ with B1 [N, K1] and B2 [N, K2] row-major (the layer's
+// W_ih and W_hh: a step's input and state times both at once). pack_pair writes
+// packed_pair_bytes(N, K1, K2) bytes (64-byte aligned); multiply_pair runs on the calling
+// thread. A1 and A2 rows with strides lda1, lda2; C rows with stride ldc.
+int64_t packed_pair_bytes(int64_t N, int64_t K1, int64_t K2);
+void pack_pair(const float* B1, int64_t K1, const float* B2, int64_t K2, int64_t N, float* out);
+void multiply_pair(const float* panels, int64_t N, int64_t K1, int64_t K2, int64_t M,
+                   const float* A1, int64_t lda1, const float* A2, int64_t lda2, float* C,
+                   int64_t ldc, bool accumulate);
+
 // C[M, N] (+)= op(A) · op(B) in one call, op(B) packed block by block (512 KiB at a time) into
 // this thread's buffer: A [M, K] with row stride lda, or [K, M] when trans_a; B as pack()
 // takes it. Splits the columns over OpenMP's threads like multiply().

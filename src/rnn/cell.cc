@@ -293,8 +293,9 @@ void cell_forward(RnnMode mode, const CellForward<S>& a) {
   const S* bias = (a.bias ? a.bias : no_bias.data()) + u0;
   const S* b_hn = a.b_hn || mode != RnnMode::kGru ? a.b_hn : no_bias.data();
   if (b_hn) b_hn += u0;
+  if (!a.gx && static_cast<int64_t>(no_bias.size()) < G * H) no_bias.assign(G * H, S(0));
   const auto row = [&](int64_t r) {
-    const S* gx = a.gx + r * G * H + u0;
+    const S* gx = a.gx ? a.gx + r * G * H + u0 : no_bias.data() + u0;  // null: zeros
     const S* gh = a.gh + r * G * Hh + (a.gh_gate > 0 ? 0 : u0);
     S* h = a.h + r * H + u0;
     S* saved = a.saved ? a.saved + r * W + u0 : nullptr;

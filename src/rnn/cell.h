@@ -30,7 +30,7 @@ template <typename S>
 struct CellForward {
   int64_t rows = 0;
   int64_t H = 0;
-  const S* gx = nullptr;      // (R, G*H)
+  const S* gx = nullptr;      // (R, G*H); null: zeros (gh holds the whole pre-activation)
   const S* gh = nullptr;      // (R, G*H)
   const S* bias = nullptr;    // (G*H) added to every row of gx; null: none
   const S* b_hn = nullptr;    // (H) GRU only; null when bias=false

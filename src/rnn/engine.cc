@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <numeric>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "kernels/bf16.h"
 #include "kernels/bf16_panels.h"
+#include "kernels/f32_panels.h"
 #include "kernels/gemm.h"
 #include "kernels/matvec.h"
 #include "kernels/packed_gemm.h"
@@ -93,6 +95,7 @@ struct Scratch {
   std::vector<S> h_alt;         // forward_two_threads: the other state buffer at inference
   std::vector<S> wgrad;         // add_weight_grad: a block of a weight gradient, transposed
   std::vector<char> packed_in;  // input_product: W_ih packed for bf16
+  std::vector<char> pair;       // direction_forward, fused: W_ih and W_hh packed side by side
 };
 
 template <typename S>
@@ -320,6 +323,23 @@ Dims dims_of(const RnnOptions& o, int64_t layer) {
 // previous state; the LSTM cell state stays in place (each unit's is touched by its owner
 // only). For a full batch without projection from kSplitFromMacs per step (use_two_threads).
 
+// Small float layers on one thread multiply each step's input and previous state by W_ih and
+// W_hh at once (f32_panels::multiply_pair, both packed side by side along k), instead of one
+// product of all T·B inputs by W_ih first: C7's input projection (K = I = 64) ran at 207
+// GFLOP/s, each kernel call storing its block of C after only 64 values of k, and wrote a
+// T·B·G·H buffer that the cells then read back from L2. Up to 512 KiB of packed weights (they
+// are read at every step); LSTM and RNN, whose gates add the two products (GRU keeps
+// W_hn·h apart); full batches (the rows of x in place) without projection.
+constexpr int64_t kFuseUpToBytes = int64_t{1} << 19;
+
+template <typename S>
+bool fuse_input_product(const Dims& d, const Batch& b) {
+  return std::is_same_v<S, float> && !d.bf16 && kernels::f32_panels::available() &&
+         d.mode != RnnMode::kGru && b.sorted_len[b.B - 1] == b.T && d.P == 0 &&
+         b.T >= kPackFromSteps && b.B >= kPackFromRows &&
+         kernels::f32_panels::packed_pair_bytes(d.GH, d.I, d.H) <= kFuseUpToBytes;
+}
+
 template <typename S>
 bool use_two_threads(const Dims& d, const Batch& b) {
   return std::is_same_v<S, float> && b.sorted_len[b.B - 1] == b.T && d.P == 0 &&
@@ -439,11 +459,24 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     grow(ws->saved, saves_gates(d) ? T * B * d.W : 0);
   }
   const bool two_threads = use_two_threads<S>(d, b);
+  const bool fused = !two_threads && fuse_input_product<S>(d, b);
   std::optional<StepProduct<S>> recurrent;  // packed here, before the input projection
-  if (!two_threads)
+  float* pair = nullptr;                    // fused: [W_ih | W_hh] packed, in sc.pair
+  if (fused) {
+    std::vector<char>& bytes = scratch<float>().pair;
+    const int64_t n = kernels::f32_panels::packed_pair_bytes(GH, d.I, H) + 64;
+    if (static_cast<int64_t>(bytes.size()) < n) bytes.resize(n);
+    const auto at = reinterpret_cast<std::uintptr_t>(bytes.data());
+    pair = reinterpret_cast<float*>(bytes.data() + (64 - at % 64) % 64);
+    if constexpr (std::is_same_v<S, float>)
+      kernels::f32_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH, pair);
+  } else if (!two_threads) {
     recurrent.emplace(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B, d.bf16);
+  }
 
-  input_product<S>(d.bf16, T * B, GH, d.I, x, w.w_ih, /*trans_w=*/true, xw, /*accumulate=*/false);
+  if (!fused)
+    input_product<S>(d.bf16, T * B, GH, d.I, x, w.w_ih, /*trans_w=*/true, xw,
+                     /*accumulate=*/false);
   // The cell adds b_ih + b_hh (except GRU's n block, whose b_hh sits inside r⊙(...)) to the
   // input projections as it reads them: no pass of its own over all T·B·GH of them.
   if (w.b_ih)
@@ -471,12 +504,17 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
         const int64_t t = b.time_of(s, j, reverse);
         std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
       }
-    (*recurrent)(rows, h_prev, gh, false);
+    if constexpr (std::is_same_v<S, float>)
+      if (fused)  // gates = [x_t | h_prev] · [W_ih | W_hh]ᵀ
+        kernels::f32_panels::multiply_pair(pair, GH, d.I, H, rows,
+                                           x + (reverse ? T - 1 - s : s) * B * d.I, d.I, h_prev, H,
+                                           gh, GH, false);
+    if (!fused) (*recurrent)(rows, h_prev, gh, false);
 
     CellForward<S> cell;
     cell.rows = rows;
     cell.H = H;
-    cell.gx = gx_step;
+    cell.gx = fused ? nullptr : gx_step;  // fused: gh holds both products
     cell.gh = gh;
     cell.bias = w.b_ih ? bias : nullptr;
     cell.b_hn = b_hn;

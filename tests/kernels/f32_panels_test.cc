@@ -1,7 +1,7 @@
 // kernels::f32_panels against a double-precision product: partial panels, row counts around
 // the 12-row kernel, strided B and C, assign and accumulate, one and two threads, nothing
 // written past C or into its stride's gap; gemm() on every transpose and across its blocks of
-// rows, columns and k. Skipped where the CPU has no AVX-512.
+// rows, columns and k; the pair of side-by-side products. Skipped where the CPU has no AVX-512.
 #include "kernels/f32_panels.h"
 
 #include <gtest/gtest.h>
@@ -127,6 +127,40 @@ INSTANTIATE_TEST_SUITE_P(Blocks, F32PanelsGemm,
                                                               Mnk{64, 520, 40}),
                                             ::testing::Bool(), ::testing::Bool()),
                          gemm_name);
+
+// pack_pair / multiply_pair: [A1 | A2] · [B1 | B2]ᵀ, the two sides' k ranges one after the
+// other, A1 and A2 with row strides of their own and C with a gap; row counts around the
+// kernel's 12 and partial panels.
+TEST(F32PanelsPair, MatchesReference) {
+  if (!f32_panels::available()) GTEST_SKIP() << "no AVX-512 here";
+  for (const auto& [M, N, K1, K2] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{{1, 1, 1, 1},
+                                                                   {2, 33, 9, 136},
+                                                                   {12, 64, 64, 128},
+                                                                   {13, 47, 3, 17},
+                                                                   {16, 512, 64, 128},
+                                                                   {30, 100, 1, 40}}) {
+    const int64_t lda1 = K1 + 3, lda2 = K2 + 5, ldc = N + 2;
+    std::vector<float> B1(N * K1), B2(N * K2), A1(M * lda1), A2(M * lda2), C0(M * ldc + 16);
+    Rng rng(11);
+    for (auto* v : {&B1, &B2, &A1, &A2, &C0})
+      for (float& x : *v) x = rng.normal();
+    std::vector<float> raw(f32_panels::packed_pair_bytes(N, K1, K2) / sizeof(float) + 16);
+    float* panels = raw.data();
+    while (reinterpret_cast<std::uintptr_t>(panels) % 64) ++panels;
+    f32_panels::pack_pair(B1.data(), K1, B2.data(), K2, N, panels);
+    for (bool acc : {false, true}) {
+      std::vector<float> got = C0;
+      f32_panels::multiply_pair(panels, N, K1, K2, M, A1.data(), lda1, A2.data(), lda2, got.data(),
+                                ldc, acc);
+      expect_product(
+          got, C0, M, N, K1 + K2, ldc,
+          [&](int64_t m, int64_t k) { return k < K1 ? A1[m * lda1 + k] : A2[m * lda2 + k - K1]; },
+          [&](int64_t k, int64_t n) { return k < K1 ? B1[n * K1 + k] : B2[n * K2 + k - K1]; }, acc,
+          1);
+    }
+  }
+}
 
 }  // namespace
 }  // namespace recur::kernels
