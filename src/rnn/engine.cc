@@ -314,15 +314,6 @@ Dims dims_of(const RnnOptions& o, int64_t layer) {
   return d;
 }
 
-// The forward steps on two threads, each owning half of the hidden units: it packs the gate
-// rows of W_hh for its units once, then at every step multiplies the whole previous state by
-// them and runs the cell for its units only. One barrier per step (the next product reads
-// every unit), where splitting the product and the cell separately forks twice per step.
-// At inference the state alternates between two buffers (h_state, then the scratch h_alt),
-// since one thread's cell writes its units while the other's product may still read the
-// previous state; the LSTM cell state stays in place (each unit's is touched by its owner
-// only). For a full batch without projection from kSplitFromMacs per step (use_two_threads).
-
 // Small float layers on one thread multiply each step's input and previous state by W_ih and
 // W_hh at once (f32_panels::multiply_pair, both packed side by side along k), instead of one
 // product of all T·B inputs by W_ih first: C7's input projection (K = I = 64) ran at 207
@@ -340,6 +331,14 @@ bool fuse_input_product(const Dims& d, const Batch& b) {
          kernels::f32_panels::packed_pair_bytes(d.GH, d.I, d.H) <= kFuseUpToBytes;
 }
 
+// The forward steps on two threads, each owning half of the hidden units: it packs the gate
+// rows of W_hh for its units once, then at every step multiplies the whole previous state by
+// them and runs the cell for its units only. One barrier per step (the next product reads
+// every unit), where splitting the product and the cell separately forks twice per step.
+// At inference the state alternates between two buffers (h_state, then the scratch h_alt),
+// since one thread's cell writes its units while the other's product may still read the
+// previous state; the LSTM cell state stays in place (each unit's is touched by its owner
+// only). For a full batch without projection from kSplitFromMacs per step (use_two_threads).
 template <typename S>
 bool use_two_threads(const Dims& d, const Batch& b) {
   return std::is_same_v<S, float> && b.sorted_len[b.B - 1] == b.T && d.P == 0 &&
@@ -430,7 +429,9 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   // would sit in the hole it leaves, and the next call's GEMM scratch would not fit there.
   Scratch<S>& sc = scratch<S>();
   const bool full = b.sorted_len[B - 1] == T;  // then perm is the identity
-  S* xw = sized(sc.xw, T * B * GH);            // (T, B, GH)
+  const bool two_threads = use_two_threads<S>(d, b);
+  const bool fused = !two_threads && fuse_input_product<S>(d, b);
+  S* xw = sized(sc.xw, fused ? 0 : T * B * GH);  // (T, B, GH)
   S* bias = sized(sc.bias, GH);
   S* gx = sized(sc.gx, full ? 0 : B * GH);
   S* gh = sized(sc.gh, B * GH);
@@ -458,8 +459,6 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     if (d.P) zero_inactive(ws->h_raw.data(), b, H);
     grow(ws->saved, saves_gates(d) ? T * B * d.W : 0);
   }
-  const bool two_threads = use_two_threads<S>(d, b);
-  const bool fused = !two_threads && fuse_input_product<S>(d, b);
   std::optional<StepProduct<S>> recurrent;  // packed here, before the input projection
   float* pair = nullptr;                    // fused: [W_ih | W_hh] packed, in sc.pair
   if (fused) {
@@ -498,7 +497,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
 
     // Full batches read this step's input projections where they are (rows in batch order);
     // otherwise the active rows are gathered in sorted order.
-    const S* gx_step = full ? xw + (reverse ? T - 1 - s : s) * B * GH : gx;
+    const S* gx_step = fused ? nullptr : full ? xw + (reverse ? T - 1 - s : s) * B * GH : gx;
     if (!full)
       for (int64_t j = 0; j < rows; ++j) {
         const int64_t t = b.time_of(s, j, reverse);
@@ -514,7 +513,7 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     CellForward<S> cell;
     cell.rows = rows;
     cell.H = H;
-    cell.gx = fused ? nullptr : gx_step;  // fused: gh holds both products
+    cell.gx = gx_step;  // null when fused: gh holds both products
     cell.gh = gh;
     cell.bias = w.b_ih ? bias : nullptr;
     cell.b_hn = b_hn;
