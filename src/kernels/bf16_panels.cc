@@ -218,30 +218,39 @@ int64_t packed_bytes(int64_t N, int64_t K) {
   return panels_of(N) * pairs_of(K) * 2 * kCols * static_cast<int64_t>(sizeof(uint16_t));
 }
 
-void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint16_t* out) {
-  const int64_t P = pairs_of(K), Q = panels_of(N);
-  // Each 32-bit lane of a panel is one column's pair (k = 2p, 2p + 1), low half first.
-#pragma omp parallel for if (N * K >= (1 << 18)) schedule(static)
-  for (int64_t q = 0; q < Q; ++q) {
-    uint32_t* lanes = reinterpret_cast<uint32_t*>(out + q * P * 2 * kCols);
-    const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
-    if (trans_b) {  // column n of op(B) is row n of B: round it whole, then deal its pairs
-      std::vector<uint16_t> row(2 * P, 0);
-      for (int64_t j = 0; j < kCols; ++j) {
-        if (j < cols) round_row(B + (n0 + j) * ldb, K, row.data());
-        for (int64_t p = 0; p < P; ++p)
-          lanes[p * kCols + j] =
-              j < cols ? row[2 * p] | static_cast<uint32_t>(row[2 * p + 1]) << 16 : 0;
-      }
-    } else {  // rows 2p and 2p + 1 of B hold the pair's two values for 32 adjacent columns
-      for (int64_t p = 0; p < P; ++p) {
-        uint32_t* dst = lanes + p * kCols;
-        round_pairs(B + 2 * p * ldb + n0, 2 * p + 1 < K ? B + (2 * p + 1) * ldb + n0 : nullptr,
-                    cols, dst);
-        std::fill(dst + cols, dst + kCols, 0u);
-      }
+namespace {
+
+// Panel q of op(B) [K, N]: its P pairs of k into `lanes` (P · 32 lanes), each 32-bit lane one
+// column's pair (k = 2p, 2p + 1), low half first.
+void pack_panel(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, int64_t q,
+                uint32_t* lanes) {
+  const int64_t P = pairs_of(K);
+  const int64_t n0 = q * kCols, cols = std::min(kCols, N - n0);
+  if (trans_b) {  // column n of op(B) is row n of B: round it whole, then deal its pairs
+    std::vector<uint16_t> row(2 * P, 0);
+    for (int64_t j = 0; j < kCols; ++j) {
+      if (j < cols) round_row(B + (n0 + j) * ldb, K, row.data());
+      for (int64_t p = 0; p < P; ++p)
+        lanes[p * kCols + j] =
+            j < cols ? row[2 * p] | static_cast<uint32_t>(row[2 * p + 1]) << 16 : 0;
+    }
+  } else {  // rows 2p and 2p + 1 of B hold the pair's two values for 32 adjacent columns
+    for (int64_t p = 0; p < P; ++p) {
+      uint32_t* dst = lanes + p * kCols;
+      round_pairs(B + 2 * p * ldb + n0, 2 * p + 1 < K ? B + (2 * p + 1) * ldb + n0 : nullptr, cols,
+                  dst);
+      std::fill(dst + cols, dst + kCols, 0u);
     }
   }
+}
+
+}  // namespace
+
+void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint16_t* out) {
+  const int64_t P = pairs_of(K), Q = panels_of(N);
+#pragma omp parallel for if (N * K >= (1 << 18)) schedule(static)
+  for (int64_t q = 0; q < Q; ++q)
+    pack_panel(B, N, K, trans_b, ldb, q, reinterpret_cast<uint32_t*>(out + q * P * 2 * kCols));
 }
 
 namespace {
@@ -303,6 +312,38 @@ void gemm_pair(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, 
     multiply_converted(panels, N, K, M, a, i == 0 ? C1 : C2, i == 0 ? ldc1 : ldc2, accumulate,
                        parallel);
   }
+}
+
+int64_t packed_pair_bytes(int64_t N, int64_t K1, int64_t K2) {
+  return panels_of(N) * (pairs_of(K1) + pairs_of(K2)) * 2 * kCols *
+         static_cast<int64_t>(sizeof(uint16_t));
+}
+
+void pack_pair(const float* B1, int64_t K1, const float* B2, int64_t K2, int64_t N, uint16_t* out) {
+  const int64_t P1 = pairs_of(K1), P = P1 + pairs_of(K2);
+  for (int64_t q = 0; q < panels_of(N); ++q) {
+    uint32_t* lanes = reinterpret_cast<uint32_t*>(out + q * P * 2 * kCols);
+    pack_panel(B1, N, K1, /*trans_b=*/true, K1, q, lanes);
+    pack_panel(B2, N, K2, /*trans_b=*/true, K2, q, lanes + P1 * kCols);
+  }
+}
+
+void multiply_pair(const uint16_t* panels, int64_t N, int64_t K1, int64_t K2, int64_t M,
+                   const float* A1, int64_t lda1, const float* A2, int64_t lda2, float* C,
+                   int64_t ldc, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  // Each row of [A1 | A2] in bf16 pairs, A1's from pair 0 and A2's from pair P1, an odd K1 or
+  // K2 padded with a zero (the panels hold zeros there too).
+  const int64_t P1 = pairs_of(K1), P = P1 + pairs_of(K2);
+  uint32_t* a = lhs_buffer((M + kMaxRows - 1) / kMaxRows * kMaxRows * P);
+  for (int64_t r = 0; r < M; ++r) {
+    uint16_t* row = reinterpret_cast<uint16_t*>(a + r * P);
+    round_row(A1 + r * lda1, K1, row);
+    if (2 * P1 > K1) row[K1] = 0;
+    round_row(A2 + r * lda2, K2, row + 2 * P1);
+    if (2 * (P - P1) > K2) row[2 * P1 + K2] = 0;
+  }
+  multiply_converted(panels, N, 2 * P, M, Lhs{a, P, 1}, C, ldc, accumulate, /*parallel=*/false);
 }
 
 }  // namespace recur::kernels::bf16_panels

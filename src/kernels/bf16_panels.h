@@ -45,4 +45,16 @@ void gemm_pair(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, 
                int64_t N1, int64_t ldb1, float* C1, int64_t ldc1, const float* B2, int64_t N2,
                int64_t ldb2, float* C2, int64_t ldc2, bool accumulate);
 
+// Two weight matrices side by side along k, for a product of two left-hand sides side by side:
+// C[M, N] (+)= round([A1 | A2]) · round([B1 | B2])ᵀ with B1 [N, K1] and B2 [N, K2] row-major
+// (a layer's W_ih and W_hh: a step's input and state times both at once; as
+// f32_panels::pack_pair). pack_pair writes packed_pair_bytes(N, K1, K2) bytes (64-byte
+// aligned); multiply_pair runs on the calling thread. A1 and A2 rows with strides lda1, lda2;
+// C rows with stride ldc.
+int64_t packed_pair_bytes(int64_t N, int64_t K1, int64_t K2);
+void pack_pair(const float* B1, int64_t K1, const float* B2, int64_t K2, int64_t N, uint16_t* out);
+void multiply_pair(const uint16_t* panels, int64_t N, int64_t K1, int64_t K2, int64_t M,
+                   const float* A1, int64_t lda1, const float* A2, int64_t lda2, float* C,
+                   int64_t ldc, bool accumulate);
+
 }  // namespace recur::kernels::bf16_panels

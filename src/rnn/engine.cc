@@ -323,12 +323,19 @@ Dims dims_of(const RnnOptions& o, int64_t layer) {
 // W_hn·h apart); full batches (the rows of x in place) without projection.
 constexpr int64_t kFuseUpToBytes = int64_t{1} << 19;
 
+// bf16 layers the same on bf16 panels (bf16_panels::multiply_pair), their weights packed in
+// half the bytes.
+int64_t packed_pair_bytes(const Dims& d) {
+  return d.bf16 ? kernels::bf16_panels::packed_pair_bytes(d.GH, d.I, d.H)
+                : kernels::f32_panels::packed_pair_bytes(d.GH, d.I, d.H);
+}
+
 template <typename S>
 bool fuse_input_product(const Dims& d, const Batch& b) {
-  return std::is_same_v<S, float> && !d.bf16 && kernels::f32_panels::available() &&
+  return std::is_same_v<S, float> &&
+         (d.bf16 ? kernels::bf16_panels::available() : kernels::f32_panels::available()) &&
          d.mode != RnnMode::kGru && b.sorted_len[b.B - 1] == b.T && d.P == 0 &&
-         b.T >= kPackFromSteps && b.B >= kPackFromRows &&
-         kernels::f32_panels::packed_pair_bytes(d.GH, d.I, d.H) <= kFuseUpToBytes;
+         b.T >= kPackFromSteps && b.B >= kPackFromRows && packed_pair_bytes(d) <= kFuseUpToBytes;
 }
 
 // The forward steps on two threads, each owning half of the hidden units: it packs the gate
@@ -460,15 +467,20 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
     grow(ws->saved, saves_gates(d) ? T * B * d.W : 0);
   }
   std::optional<StepProduct<S>> recurrent;  // packed here, before the input projection
-  float* pair = nullptr;                    // fused: [W_ih | W_hh] packed, in sc.pair
+  char* pair = nullptr;                     // fused: [W_ih | W_hh] packed, in sc.pair
   if (fused) {
     std::vector<char>& bytes = scratch<float>().pair;
-    const int64_t n = kernels::f32_panels::packed_pair_bytes(GH, d.I, H) + 64;
+    const int64_t n = packed_pair_bytes(d) + 64;
     if (static_cast<int64_t>(bytes.size()) < n) bytes.resize(n);
     const auto at = reinterpret_cast<std::uintptr_t>(bytes.data());
-    pair = reinterpret_cast<float*>(bytes.data() + (64 - at % 64) % 64);
-    if constexpr (std::is_same_v<S, float>)
-      kernels::f32_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH, pair);
+    pair = bytes.data() + (64 - at % 64) % 64;
+    if constexpr (std::is_same_v<S, float>) {
+      if (d.bf16)
+        kernels::bf16_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH,
+                                        reinterpret_cast<uint16_t*>(pair));
+      else
+        kernels::f32_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH, reinterpret_cast<float*>(pair));
+    }
   } else if (!two_threads) {
     recurrent.emplace(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B, d.bf16);
   }
@@ -504,10 +516,15 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
         std::copy_n(&xw[(t * B + b.perm[j]) * GH], GH, &gx[j * GH]);
       }
     if constexpr (std::is_same_v<S, float>)
-      if (fused)  // gates = [x_t | h_prev] · [W_ih | W_hh]ᵀ
-        kernels::f32_panels::multiply_pair(pair, GH, d.I, H, rows,
-                                           x + (reverse ? T - 1 - s : s) * B * d.I, d.I, h_prev, H,
-                                           gh, GH, false);
+      if (fused) {  // gates = [x_t | h_prev] · [W_ih | W_hh]ᵀ
+        const float* x_t = x + (reverse ? T - 1 - s : s) * B * d.I;
+        if (d.bf16)
+          kernels::bf16_panels::multiply_pair(reinterpret_cast<const uint16_t*>(pair), GH, d.I, H,
+                                              rows, x_t, d.I, h_prev, H, gh, GH, false);
+        else
+          kernels::f32_panels::multiply_pair(reinterpret_cast<const float*>(pair), GH, d.I, H, rows,
+                                             x_t, d.I, h_prev, H, gh, GH, false);
+      }
     if (!fused) (*recurrent)(rows, h_prev, gh, false);
 
     CellForward<S> cell;
