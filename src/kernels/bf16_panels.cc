@@ -33,8 +33,11 @@ using panel_block::panels_of;
 // C1's input projection (2048 × 2048 × 512, 60-row blocks) ran at 323-343 GFLOP/s against
 // 359-381 with 32 KiB (24 rows); the shapes with K ≥ 1024 moved by less than the noise.
 constexpr int64_t kRowBlockBytes = 32 << 10;
-// Products from this many multiply-adds on are split over the threads.
-constexpr int64_t kParallelFromMacs = int64_t{1} << 20;
+// Products from this many multiply-adds on are split over the threads. A fork costs about 3 µs
+// on the 2-core VM of recur_bench: with 2^20, C7's backward steps in bf16 (16 × 128 × 512)
+// forked at every step, and its training step took 1.41-1.45 ms at 2 threads against
+// 1.28-1.31 with 2^22 (as f32_panels).
+constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
 
 int64_t pairs_of(int64_t K) { return (K + 1) / 2; }
 

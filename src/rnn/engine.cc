@@ -126,6 +126,11 @@ constexpr int64_t kSplitFromColumns = 64;
 // LSTM B=4 H=32 0.36-0.40 ms against 0.056 on one; B=16 H=96 1.0-1.3 against 0.75-0.9).
 // At 2^20 (C7: B=16, 4H=512, H=128) both ways take the same time.
 constexpr int64_t kSplitFromMacs = int64_t{1} << 20;
+// bf16 steps take about half the time of float ones, so they split from four times as many
+// multiply-adds on: C7 in bf16 at 2 threads (2^20 per step) took 0.65 ms split against 0.35
+// on one thread; from B=16 H=256 (2^22) on, splitting is faster (1.36 against 1.71 ms).
+constexpr int64_t kSplitFromMacsBf16 = int64_t{1} << 22;
+int64_t split_from_macs(bool bf16) { return bf16 ? kSplitFromMacsBf16 : kSplitFromMacs; }
 
 template <typename S>
 class StepProduct {
@@ -168,8 +173,8 @@ class StepProduct<float> {
       matvec_ = trans_w ? kernels::MatVec(w, N, K) : kernels::MatVec(w, K, N);
     if (!packed_) return;
     // The packed weights live in the packing thread's scratch (see Scratch::packed).
-    split_ = N >= 2 * kSplitFromColumns && rows * N * K >= kSplitFromMacs && !omp_in_parallel() &&
-             omp_get_max_threads() >= 2;
+    split_ = N >= 2 * kSplitFromColumns && rows * N * K >= split_from_macs(bf16) &&
+             !omp_in_parallel() && omp_get_max_threads() >= 2;
     if (!split_) {
       weights_[0].pack(w, N, K, trans_w, accumulating, bf16, 0, &scratch<float>().packed);
       return;
@@ -350,7 +355,8 @@ template <typename S>
 bool use_two_threads(const Dims& d, const Batch& b) {
   return std::is_same_v<S, float> && b.sorted_len[b.B - 1] == b.T && d.P == 0 &&
          b.T >= kPackFromSteps && b.B >= kPackFromRows && d.H >= 2 * 16 &&
-         b.B * d.GH * d.H >= kSplitFromMacs && !omp_in_parallel() && omp_get_max_threads() >= 2;
+         b.B * d.GH * d.H >= split_from_macs(d.bf16) && !omp_in_parallel() &&
+         omp_get_max_threads() >= 2;
 }
 
 void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool reverse, const Batch& b,
