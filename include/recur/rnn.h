@@ -132,11 +132,36 @@ class Rnn {
   Tensor step(const Tensor& x, RnnState* state) const;
 
  private:
+  friend class RnnInference;
   int64_t index_of(const std::string& name) const;
 
   RnnOptions options_;
   std::vector<std::string> names_;
   std::vector<Tensor> params_;  // same order as names_
+};
+
+// Inference on weights prepared once, for serving a trained RNN over whole sequences: a
+// snapshot of an Rnn's parameters that keeps the packed forms of the weights its matrix
+// products use, each packed by the first call that needs it (they depend on the batch, the
+// length and the threads) and reused by every call after, where Rnn::forward packs them at
+// every call. forward() computes what Rnn::forward computes on the same weights, bit for bit.
+// Later changes to the Rnn are not seen: make a new RnnInference after training. One call at
+// a time: give each thread its own.
+class RnnInference {
+ public:
+  explicit RnnInference(const Rnn& rnn);
+  ~RnnInference();
+  RnnInference(RnnInference&&) noexcept;
+  RnnInference& operator=(RnnInference&&) noexcept;
+
+  const Rnn& rnn() const;  // the snapshot
+  // As Rnn::forward (the same arguments, checks and out-parameter reuse).
+  RnnOutput forward(const Tensor& input, const RnnArgs& args = {});
+  void forward(const Tensor& input, const RnnArgs& args, RnnOutput* out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Streaming inference on weights prepared once, for generation and online use: a snapshot of

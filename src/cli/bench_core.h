@@ -60,7 +60,7 @@ class RecurRunner {
   const Tensor& input() const { return x_; }         // [T, B, I] (stream: step t reads x[t])
   const Tensor& grad_output() const { return dy_; }  // [T, B, D*H]
 
-  void inference();      // forward() over the whole sequence
+  void inference();      // RnnInference::forward() over the whole sequence (snapshot made once)
   void training_step();  // forward_train() + backward(dy): weight and input gradients
   void stream_run();     // T RnnStream::step() calls from the zero state (stream made once)
 
@@ -75,6 +75,7 @@ class RecurRunner {
   const Tensor* last_ = &out_;  // the last run's output
   RnnWorkspace ws_;
   RnnGrads grads_;
+  std::unique_ptr<RnnInference> inference_;
   std::unique_ptr<RnnStream> stream_;
 };
 

@@ -104,6 +104,34 @@ Scratch<S>& scratch() {
   return s;
 }
 
+}  // namespace
+
+struct PackCache {
+  std::vector<char> pair;   // direction_forward, fused: [W_ih | W_hh], 64-byte aligned at
+  char* pair_at = nullptr;  // pair_at (null until packed)
+  std::optional<kernels::PackedWeights> w_hh;          // StepProduct, one block
+  std::optional<kernels::PackedWeights> w_hh_half[2];  // StepProduct, split over two threads
+  std::optional<kernels::PackedWeights> w_ih;          // input_product, bf16
+  std::optional<kernels::PackedWeights> own_rows[2];   // forward_two_threads, each thread's
+};
+
+void PackCacheDeleter::operator()(PackCache* c) const { delete c; }
+PackCachePtr make_pack_cache() { return PackCachePtr(new PackCache); }
+
+namespace {
+
+// `slot`'s weights, packed into it first if it is empty (its own memory, kept).
+const kernels::PackedWeights& packed_in(std::optional<kernels::PackedWeights>& slot, const float* w,
+                                        int64_t N, int64_t K, bool trans_w, bool bf16,
+                                        int64_t ldw = 0) {
+  if (!slot) {
+    kernels::PackedWeights p;
+    p.pack(w, N, K, trans_w, /*accumulating=*/false, bf16, ldw);
+    slot = std::move(p);
+  }
+  return *slot;
+}
+
 // The recurrent product of every step, C[M, N] (+)= A[M, K] · op(W), with W fixed for the
 // whole call: packed once for float (kernels::PackedWeights), plain gemm() for the double
 // reference engine.
@@ -136,8 +164,9 @@ template <typename S>
 class StepProduct {
  public:
   StepProduct(const S* w, int64_t N, int64_t K, bool trans_w, bool accumulating, int64_t steps,
-              int64_t rows, bool bf16)
+              int64_t rows, bool bf16, PackCache* cache = nullptr)
       : w_(w), N_(N), K_(K), trans_w_(trans_w), bf16_(bf16) {
+    (void)cache;
     (void)accumulating;
     (void)steps;
     (void)rows;
@@ -161,8 +190,9 @@ class StepProduct<float> {
   // weights are two column blocks, each packed, kept and multiplied by its own thread: every
   // per-step product is then two single-threaded ones, without oneDNN splitting a small
   // product at every step.
+  // `cache` (inference): the packed weights are taken from there, packed into it if missing.
   StepProduct(const float* w, int64_t N, int64_t K, bool trans_w, bool accumulating, int64_t steps,
-              int64_t rows, bool bf16)
+              int64_t rows, bool bf16, PackCache* cache = nullptr)
       : w_(w),
         N_(N),
         K_(K),
@@ -175,8 +205,12 @@ class StepProduct<float> {
     // The packed weights live in the packing thread's scratch (see Scratch::packed).
     split_ = N >= 2 * kSplitFromColumns && rows * N * K >= split_from_macs(bf16) &&
              !omp_in_parallel() && omp_get_max_threads() >= 2;
+    RECUR_ASSERT(!cache || (trans_w && !accumulating));
     if (!split_) {
-      weights_[0].pack(w, N, K, trans_w, accumulating, bf16, 0, &scratch<float>().packed);
+      if (cache)
+        use_[0] = &packed_in(cache->w_hh, w, N, K, trans_w, bf16);
+      else
+        weights_[0].pack(w, N, K, trans_w, accumulating, bf16, 0, &scratch<float>().packed);
       return;
     }
     half_ = (N / 2 + 15) / 16 * 16;
@@ -185,8 +219,12 @@ class StepProduct<float> {
       const int t = omp_get_thread_num();
       const int64_t n0 = t == 0 ? 0 : half_, n = t == 0 ? half_ : N - half_;
       // Column block of op(W): rows of W when transposed, columns otherwise.
-      weights_[t].pack(trans_w ? w + n0 * K : w + n0, n, K, trans_w, accumulating, bf16,
-                       trans_w ? K : N, &scratch<float>().packed);
+      const float* block = trans_w ? w + n0 * K : w + n0;
+      if (cache)
+        use_[t] = &packed_in(cache->w_hh_half[t], block, n, K, trans_w, bf16, trans_w ? K : N);
+      else
+        weights_[t].pack(block, n, K, trans_w, accumulating, bf16, trans_w ? K : N,
+                         &scratch<float>().packed);
     }
   }
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
@@ -194,10 +232,10 @@ class StepProduct<float> {
 #pragma omp parallel num_threads(2)
       {
         const int t = omp_get_thread_num();
-        weights_[t].multiply(M, A, C + (t == 0 ? 0 : half_), accumulate, N_);
+        use_[t]->multiply(M, A, C + (t == 0 ? 0 : half_), accumulate, N_);
       }
     } else if (packed_) {
-      weights_[0].multiply(M, A, C, accumulate);
+      use_[0]->multiply(M, A, C, accumulate);
     } else if (!bf16_ && M == 1 && matvec_.rows() > 0) {
       if (trans_w_)
         matvec_.times(A, C, accumulate);
@@ -214,6 +252,7 @@ class StepProduct<float> {
   int64_t N_, K_, half_ = 0;
   bool trans_w_, bf16_, packed_, split_ = false;
   kernels::PackedWeights weights_[2];
+  const kernels::PackedWeights* use_[2] = {&weights_[0], &weights_[1]};  // or the cache's
   mutable kernels::MatVec matvec_;  // batch of one (it keeps the direction of its next walk)
 };
 
@@ -272,10 +311,15 @@ void add_weight_grad(bool bf16, int64_t N, int64_t K, int64_t R, const S* D, con
 // (kernels::PackedWeights, into the thread's scratch): oneDNN's bf16 matmul on weights as
 // they are runs the projection's shape at 224 GFLOP/s, packed at 364 including the packing
 // (C1's, 2048 × 2048 × 512, 1 thread). Float and the double engine: one gemm.
+// `cache` (inference, bf16): W packed there once.
 template <typename S>
 void input_product(bool bf16, int64_t M, int64_t N, int64_t K, const S* A, const S* W, bool trans_w,
-                   S* C, bool accumulate) {
+                   S* C, bool accumulate, PackCache* cache = nullptr) {
   if constexpr (std::is_same_v<S, float>) {
+    if (bf16 && cache) {
+      packed_in(cache->w_ih, W, N, K, trans_w, /*bf16=*/true).multiply(M, A, C, accumulate);
+      return;
+    }
     if (bf16) {
       kernels::PackedWeights packed;
       packed.pack(W, N, K, trans_w, accumulate, /*bf16=*/true, 0, &scratch<float>().packed_in);
@@ -374,14 +418,21 @@ void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool revers
     const int t = omp_get_thread_num();
     const int64_t u0 = t == 0 ? 0 : half, n = t == 0 ? half : H - half;
     Scratch<float>& own = scratch<float>();
-    kernels::PackedWeights weights;
+    kernels::PackedWeights packed;
+    const kernels::PackedWeights* weights = &packed;  // or the cache's
     float* gh = nullptr;
     try {
-      std::vector<float> rows(G * n * H);  // gate g's rows for units [u0, u0 + n), in turn
-      for (int64_t g = 0; g < G; ++g)
-        std::copy_n(w.w_hh + (g * H + u0) * H, n * H, rows.data() + g * n * H);
-      weights.pack(rows.data(), G * n, H, /*trans_b=*/true, /*accumulating=*/false, d.bf16, 0,
-                   &own.packed);
+      if (!w.cache || !w.cache->own_rows[t]) {
+        std::vector<float> rows(G * n * H);  // gate g's rows for units [u0, u0 + n), in turn
+        for (int64_t g = 0; g < G; ++g)
+          std::copy_n(w.w_hh + (g * H + u0) * H, n * H, rows.data() + g * n * H);
+        if (w.cache)
+          packed_in(w.cache->own_rows[t], rows.data(), G * n, H, /*trans_w=*/true, d.bf16);
+        else
+          packed.pack(rows.data(), G * n, H, /*trans_b=*/true, /*accumulating=*/false, d.bf16, 0,
+                      &own.packed);
+      }
+      if (w.cache) weights = &*w.cache->own_rows[t];
       gh = sized(own.gh, B * G * n);
     } catch (...) {
       error[t] = std::current_exception();
@@ -395,7 +446,7 @@ void forward_two_threads(const Dims& d, const LayerParams<float>& w, bool revers
           const int64_t tt = reverse ? T - 1 - s : s;  // full batch: every row at time tt
           const float* h_prev = ws ? &ws->h_all[s * B * H] : (s % 2 ? h_alt : h_state);
           float* h_next = ws ? &ws->h_all[(s + 1) * B * H] : (s % 2 ? h_state : h_alt);
-          weights.multiply(B, h_prev, gh, false);
+          weights->multiply(B, h_prev, gh, false);
           CellForward<float> cell;
           cell.rows = B;
           cell.H = H;
@@ -475,25 +526,30 @@ void direction_forward(const Dims& d, const LayerParams<S>& w, bool reverse, con
   std::optional<StepProduct<S>> recurrent;  // packed here, before the input projection
   char* pair = nullptr;                     // fused: [W_ih | W_hh] packed, in sc.pair
   if (fused) {
-    std::vector<char>& bytes = scratch<float>().pair;
+    std::vector<char>& bytes = w.cache ? w.cache->pair : scratch<float>().pair;
+    const bool packed = w.cache && w.cache->pair_at;
     const int64_t n = packed_pair_bytes(d) + 64;
     if (static_cast<int64_t>(bytes.size()) < n) bytes.resize(n);
     const auto at = reinterpret_cast<std::uintptr_t>(bytes.data());
     pair = bytes.data() + (64 - at % 64) % 64;
-    if constexpr (std::is_same_v<S, float>) {
-      if (d.bf16)
-        kernels::bf16_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH,
-                                        reinterpret_cast<uint16_t*>(pair));
-      else
-        kernels::f32_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH, reinterpret_cast<float*>(pair));
-    }
+    if (w.cache) w.cache->pair_at = pair;
+    if constexpr (std::is_same_v<S, float>)
+      if (!packed) {
+        if (d.bf16)
+          kernels::bf16_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH,
+                                          reinterpret_cast<uint16_t*>(pair));
+        else
+          kernels::f32_panels::pack_pair(w.w_ih, d.I, w.w_hh, H, GH,
+                                         reinterpret_cast<float*>(pair));
+      }
   } else if (!two_threads) {
-    recurrent.emplace(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B, d.bf16);
+    recurrent.emplace(w.w_hh, GH, Ho, /*trans_w=*/true, /*accumulating=*/false, T, B, d.bf16,
+                      w.cache);
   }
 
   if (!fused)
     input_product<S>(d.bf16, T * B, GH, d.I, x, w.w_ih, /*trans_w=*/true, xw,
-                     /*accumulate=*/false);
+                     /*accumulate=*/false, w.cache);
   // The cell adds b_ih + b_hh (except GRU's n block, whose b_hh sits inside r⊙(...)) to the
   // input projections as it reads them: no pass of its own over all T·B·GH of them.
   if (w.b_ih)

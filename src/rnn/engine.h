@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "recur/rnn.h"
@@ -32,13 +33,25 @@ struct Batch {
   }
 };
 
+// The packed weights of one layer-direction, kept from call to call (RnnInference): each form
+// the forward needs (W_ih and W_hh side by side, W_hh whole or as two halves, W_ih in bf16,
+// each thread's gate rows) is packed on its first use and reused after. Inference only, and the
+// weights must not change while it is in use. Not for two calls at once.
+struct PackCache;
+struct PackCacheDeleter {
+  void operator()(PackCache* c) const;
+};
+using PackCachePtr = std::unique_ptr<PackCache, PackCacheDeleter>;
+PackCachePtr make_pack_cache();
+
 template <typename S>
-struct LayerParams {        // one layer, one direction
-  const S* w_ih = nullptr;  // (G*H, I)
-  const S* w_hh = nullptr;  // (G*H, H_out)
-  const S* b_ih = nullptr;  // (G*H) or null
-  const S* b_hh = nullptr;  // (G*H) or null
-  const S* w_hr = nullptr;  // (P, H) or null
+struct LayerParams {           // one layer, one direction
+  const S* w_ih = nullptr;     // (G*H, I)
+  const S* w_hh = nullptr;     // (G*H, H_out)
+  const S* b_ih = nullptr;     // (G*H) or null
+  const S* b_hh = nullptr;     // (G*H) or null
+  const S* w_hr = nullptr;     // (P, H) or null
+  PackCache* cache = nullptr;  // float inference only: packed weights kept (else packed per call)
 };
 
 template <typename S>

@@ -329,19 +329,21 @@ void reshape_for_output(Tensor& t, const Shape& shape) {
 
 }  // namespace
 
-RnnOutput Rnn::forward(const Tensor& input, const RnnArgs& args) const {
-  RnnOutput out;
-  forward(input, args, &out);
-  return out;
-}
+namespace {
 
-void Rnn::forward(const Tensor& input, const RnnArgs& args, RnnOutput* out) const {
+// Rnn::forward, and RnnInference's with its packed weights kept in `caches` (one per layer and
+// direction).
+void forward_into(const RnnOptions& o, const std::vector<Tensor>& params,
+                  const std::vector<std::string>& names, const Tensor& input, const RnnArgs& args,
+                  RnnOutput* out, const std::vector<rnn::PackCachePtr>* caches) {
   RECUR_CHECK(out != nullptr, "RNN: forward needs an RnnOutput to write into");
   RECUR_CHECK(&input != &out->output && &input != &out->h_n && &input != &out->c_n,
               "RNN: forward's input must not be a tensor of the RnnOutput it writes into "
               "(copy it first)");
-  Prepared p = prepare(options_, params_, names_, input, args);
-  const RnnOptions& o = options_;
+  Prepared p = prepare(o, params, names, input, args);
+  if (caches)
+    for (size_t i = 0; i < p.params.layers.size(); ++i)
+      p.params.layers[i].cache = (*caches)[i].get();
   const rnn::Batch& b = p.batch;
   const int64_t LD = o.num_layers * o.num_directions();
   const int64_t Y = o.num_directions() * o.output_hidden_size();
@@ -361,6 +363,45 @@ void Rnn::forward(const Tensor& input, const RnnArgs& args, RnnOutput* out) cons
                             args.c0.defined() ? args.c0.data() : nullptr, y.data(), out->h_n.data(),
                             out->c_n.data(), nullptr, nullptr);
   if (o.batch_first) out->output = swap_first_axes(time_major);
+}
+
+}  // namespace
+
+RnnOutput Rnn::forward(const Tensor& input, const RnnArgs& args) const {
+  RnnOutput out;
+  forward(input, args, &out);
+  return out;
+}
+
+void Rnn::forward(const Tensor& input, const RnnArgs& args, RnnOutput* out) const {
+  forward_into(options_, params_, names_, input, args, out, nullptr);
+}
+
+struct RnnInference::Impl {
+  Rnn rnn;
+  std::vector<rnn::PackCachePtr> caches;  // (L*D)
+};
+
+RnnInference::RnnInference(const Rnn& rnn) : impl_(new Impl{rnn, {}}) {
+  const RnnOptions& o = rnn.options();
+  for (int64_t i = 0; i < o.num_layers * o.num_directions(); ++i)
+    impl_->caches.push_back(rnn::make_pack_cache());
+}
+RnnInference::~RnnInference() = default;
+RnnInference::RnnInference(RnnInference&&) noexcept = default;
+RnnInference& RnnInference::operator=(RnnInference&&) noexcept = default;
+
+const Rnn& RnnInference::rnn() const { return impl_->rnn; }
+
+RnnOutput RnnInference::forward(const Tensor& input, const RnnArgs& args) {
+  RnnOutput out;
+  forward(input, args, &out);
+  return out;
+}
+
+void RnnInference::forward(const Tensor& input, const RnnArgs& args, RnnOutput* out) {
+  const Rnn& r = impl_->rnn;
+  forward_into(r.options_, r.params_, r.names_, input, args, out, &impl_->caches);
 }
 
 RnnOutput Rnn::forward_train(const Tensor& input, const RnnArgs& args, RnnWorkspace* workspace,
