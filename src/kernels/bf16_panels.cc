@@ -36,8 +36,11 @@ constexpr int64_t kRowBlockBytes = 32 << 10;
 // Products from this many multiply-adds on are split over the threads. A fork costs about 3 µs
 // on the 2-core VM of recur_bench: with 2^20, C7's backward steps in bf16 (16 × 128 × 512)
 // forked at every step, and its training step took 1.41-1.45 ms at 2 threads against
-// 1.28-1.31 with 2^22 (as f32_panels).
+// 1.28-1.31 with 2^22 (as f32_panels). A product of few rows is bound by reading the panels
+// instead, and splits from 1 MiB of them on (2^19 values of B): S1 and C3 in bf16 (one row
+// times 2048 × 512) at 2 threads, 62 µs a step on one thread against 41 split.
 constexpr int64_t kParallelFromMacs = int64_t{1} << 22;
+constexpr int64_t kParallelFromValues = int64_t{1} << 19;
 
 int64_t pairs_of(int64_t K) { return (K + 1) / 2; }
 
@@ -259,8 +262,8 @@ void pack(const float* B, int64_t N, int64_t K, bool trans_b, int64_t ldb, uint1
 namespace {
 
 bool split_over_threads(int64_t M, int64_t N, int64_t K) {
-  return !omp_in_parallel() && omp_get_max_threads() > 1 && M * N * K >= kParallelFromMacs &&
-         panels_of(N) > 1;
+  return !omp_in_parallel() && omp_get_max_threads() > 1 &&
+         (M * N * K >= kParallelFromMacs || N * K >= kParallelFromValues) && panels_of(N) > 1;
 }
 
 // C[M, N] (+)= a · panels, a converted already.
