@@ -114,6 +114,9 @@ struct Case {
   bool bidirectional;
   int64_t proj;
   bool lengths;
+  // Large enough (B · 4H · H >= 2^22) and at 2 threads: the two-thread forward, each thread
+  // multiplying [x_t | h] by its own gate rows of [W_ih | W_hh].
+  int64_t hidden = 40, batch = 5;
 };
 
 class Bf16Mode : public ::testing::TestWithParam<Case> {};
@@ -123,12 +126,12 @@ TEST_P(Bf16Mode, FloatEngineMatchesBf16Reference) {
   RnnOptions o;
   o.mode = c.mode;
   o.input_size = 24;
-  o.hidden_size = 40;
+  o.hidden_size = c.hidden;
   o.num_layers = c.layers;
   o.bidirectional = c.bidirectional;
   o.proj_size = c.proj;
   Rnn rnn(o, 5);
-  const int64_t T = 12, B = 5;
+  const int64_t T = 12, B = c.batch;
   Tensor x = random_tensor({T, B, o.input_size}, 6);
   RnnArgs args;
   if (c.lengths) args.lengths = {12, 3, 7, 1, 12};
@@ -159,6 +162,7 @@ TEST_P(Bf16Mode, FloatEngineMatchesBf16Reference) {
     }
   };
   check(bf16.output, f32.output, ref.output, "output");
+  check(to_double(rnn.forward(x, args).output), f32.output, ref.output, "inference output");
   check(bf16.h_n, f32.h_n, ref.h_n, "h_n");
   check(bf16.dx, f32.dx, ref.dx, "grad input");
   check(bf16.dh0, f32.dh0, ref.dh0, "grad h0");
@@ -172,6 +176,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, Bf16Mode,
                                            Case{RnnMode::kLstm, 1, false, 0, false},
                                            Case{RnnMode::kLstm, 2, true, 0, true},
                                            Case{RnnMode::kLstm, 2, true, 0, false},
+                                           Case{RnnMode::kLstm, 1, false, 0, false, 272, 16},
                                            Case{RnnMode::kLstm, 1, false, 16, true},
                                            Case{RnnMode::kGru, 1, false, 0, false},
                                            Case{RnnMode::kGru, 2, true, 0, true}),
