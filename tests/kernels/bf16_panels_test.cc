@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/pair_case.h"
 #include "kernels/bf16.h"
 #include "recur/rng.h"
 
@@ -78,44 +79,31 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{5, 63, 9, true, 0, 1}, Shape{1, 64, 37, false, 0, 0},
                       Shape{2, 40, 50, true, 1, 2}, Shape{32, 512, 256, true, 0, 0}));
 
-// pack_pair / multiply_pair: round([A1 | A2]) · round([B1 | B2])ᵀ, the two sides' k ranges one
-// after the other (odd K1 and K2 padded inside), A1 and A2 with row strides of their own and C
-// with a gap; row counts around the kernel's 12 and partial panels.
+// pack_pair / multiply_pair on the cases of pair_case.h: round([A1 | A2]) · round([B1 | B2])ᵀ,
+// odd K1 and K2 padded inside.
 TEST(Bf16PanelsPair, MatchesReference) {
   if (!bf16_panels::available()) GTEST_SKIP() << "no avx512_bf16 here";
-  for (const auto& [M, N, K1, K2] :
-       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{{1, 1, 1, 1},
-                                                                   {2, 33, 9, 136},
-                                                                   {12, 64, 64, 128},
-                                                                   {13, 47, 3, 17},
-                                                                   {16, 512, 64, 128},
-                                                                   {30, 100, 1, 40}}) {
-    const int64_t lda1 = K1 + 3, lda2 = K2 + 5, ldc = N + 2;
-    std::vector<float> B1(N * K1), B2(N * K2), A1(M * lda1), A2(M * lda2), C0(M * ldc + 16);
-    Rng rng(11);
-    for (auto* v : {&B1, &B2, &A1, &A2, &C0})
-      for (float& x : *v) x = rng.normal();
-    Aligned panels(bf16_panels::packed_pair_bytes(N, K1, K2));
-    bf16_panels::pack_pair(B1.data(), K1, B2.data(), K2, N, panels.get());
+  for (const testing::PairCase& c : testing::pair_cases()) {
+    Aligned panels(bf16_panels::packed_pair_bytes(c.N, c.K1, c.K2));
+    bf16_panels::pack_pair(c.B1.data(), c.K1, c.B2.data(), c.K2, c.N, panels.get());
     for (bool acc : {false, true}) {
-      std::vector<float> got = C0;
-      bf16_panels::multiply_pair(panels.get(), N, K1, K2, M, A1.data(), lda1, A2.data(), lda2,
-                                 got.data(), ldc, acc);
-      for (int64_t i = M * ldc; i < M * ldc + 16; ++i) ASSERT_EQ(got[i], C0[i]) << "past the end";
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < ldc; ++n) {
-          const float g = got[m * ldc + n];
-          if (n >= N) {
-            ASSERT_EQ(g, C0[m * ldc + n]) << "m=" << m << " n=" << n;
+      std::vector<float> got = c.C0;
+      bf16_panels::multiply_pair(panels.get(), c.N, c.K1, c.K2, c.M, c.A1.data(), c.lda1,
+                                 c.A2.data(), c.lda2, got.data(), c.ldc, acc);
+      for (int64_t i = c.M * c.ldc; i < c.M * c.ldc + 16; ++i)
+        ASSERT_EQ(got[i], c.C0[i]) << "past the end";
+      for (int64_t m = 0; m < c.M; ++m)
+        for (int64_t n = 0; n < c.ldc; ++n) {
+          const float g = got[m * c.ldc + n];
+          if (n >= c.N) {
+            ASSERT_EQ(g, c.C0[m * c.ldc + n]) << "m=" << m << " n=" << n;
             continue;
           }
-          double want = acc ? C0[m * ldc + n] : 0.0;
-          for (int64_t k = 0; k < K1; ++k)
-            want += double(round_bf16(A1[m * lda1 + k])) * round_bf16(B1[n * K1 + k]);
-          for (int64_t k = 0; k < K2; ++k)
-            want += double(round_bf16(A2[m * lda2 + k])) * round_bf16(B2[n * K2 + k]);
+          double want = acc ? c.C0[m * c.ldc + n] : 0.0;
+          for (int64_t k = 0; k < c.K1 + c.K2; ++k)
+            want += double(round_bf16(c.a(m, k))) * round_bf16(c.b(k, n));
           ASSERT_NEAR(g, want, 2e-5 * std::max(1.0, std::abs(want)))
-              << "M=" << M << " N=" << N << " K1=" << K1 << " K2=" << K2 << " acc=" << acc
+              << "M=" << c.M << " N=" << c.N << " K1=" << c.K1 << " K2=" << c.K2 << " acc=" << acc
               << " m=" << m << " n=" << n;
         }
     }

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/pair_case.h"
 #include "recur/rng.h"
 
 namespace recur::kernels {
@@ -128,36 +129,21 @@ INSTANTIATE_TEST_SUITE_P(Blocks, F32PanelsGemm,
                                             ::testing::Bool(), ::testing::Bool()),
                          gemm_name);
 
-// pack_pair / multiply_pair: [A1 | A2] · [B1 | B2]ᵀ, the two sides' k ranges one after the
-// other, A1 and A2 with row strides of their own and C with a gap; row counts around the
-// kernel's 12 and partial panels.
+// pack_pair / multiply_pair on the cases of pair_case.h.
 TEST(F32PanelsPair, MatchesReference) {
   if (!f32_panels::available()) GTEST_SKIP() << "no AVX-512 here";
-  for (const auto& [M, N, K1, K2] :
-       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{{1, 1, 1, 1},
-                                                                   {2, 33, 9, 136},
-                                                                   {12, 64, 64, 128},
-                                                                   {13, 47, 3, 17},
-                                                                   {16, 512, 64, 128},
-                                                                   {30, 100, 1, 40}}) {
-    const int64_t lda1 = K1 + 3, lda2 = K2 + 5, ldc = N + 2;
-    std::vector<float> B1(N * K1), B2(N * K2), A1(M * lda1), A2(M * lda2), C0(M * ldc + 16);
-    Rng rng(11);
-    for (auto* v : {&B1, &B2, &A1, &A2, &C0})
-      for (float& x : *v) x = rng.normal();
-    std::vector<float> raw(f32_panels::packed_pair_bytes(N, K1, K2) / sizeof(float) + 16);
+  for (const testing::PairCase& c : testing::pair_cases()) {
+    std::vector<float> raw(f32_panels::packed_pair_bytes(c.N, c.K1, c.K2) / sizeof(float) + 16);
     float* panels = raw.data();
     while (reinterpret_cast<std::uintptr_t>(panels) % 64) ++panels;
-    f32_panels::pack_pair(B1.data(), K1, B2.data(), K2, N, panels);
+    f32_panels::pack_pair(c.B1.data(), c.K1, c.B2.data(), c.K2, c.N, panels);
     for (bool acc : {false, true}) {
-      std::vector<float> got = C0;
-      f32_panels::multiply_pair(panels, N, K1, K2, M, A1.data(), lda1, A2.data(), lda2, got.data(),
-                                ldc, acc);
+      std::vector<float> got = c.C0;
+      f32_panels::multiply_pair(panels, c.N, c.K1, c.K2, c.M, c.A1.data(), c.lda1, c.A2.data(),
+                                c.lda2, got.data(), c.ldc, acc);
       expect_product(
-          got, C0, M, N, K1 + K2, ldc,
-          [&](int64_t m, int64_t k) { return k < K1 ? A1[m * lda1 + k] : A2[m * lda2 + k - K1]; },
-          [&](int64_t k, int64_t n) { return k < K1 ? B1[n * K1 + k] : B2[n * K2 + k - K1]; }, acc,
-          1);
+          got, c.C0, c.M, c.N, c.K1 + c.K2, c.ldc, [&](int64_t m, int64_t k) { return c.a(m, k); },
+          [&](int64_t k, int64_t n) { return c.b(k, n); }, acc, 1);
     }
   }
 }
