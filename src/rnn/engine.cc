@@ -234,6 +234,8 @@ class StepProduct<float> {
                          &scratch<float>().packed);
     }
   }
+  StepProduct(const StepProduct&) = delete;  // use_ points into the object
+  StepProduct& operator=(const StepProduct&) = delete;
   void operator()(int64_t M, const float* A, float* C, bool accumulate) const {
     if (packed_ && split_) {
 #pragma omp parallel num_threads(2)
