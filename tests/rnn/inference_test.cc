@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/random_tensor.h"
+#include "kernels/panel_block.h"
 #include "recur/error.h"
 #include "recur/rnn.h"
 
@@ -102,6 +103,33 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"gru_large", RnnMode::kGru, 64, 160, 1, 0, false, false},
         Case{"lstm_large_bf16", RnnMode::kLstm, 64, 272, 1, 0, false, true}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// Where the CPU lacks AVX-512 (or avx512_bf16) the engine runs on oneDNN's products: nothing
+// fused, packed weights in oneDNN's layout. The snapshot must keep those as well.
+TEST(RnnInference, SameBitsWithoutRecursPanels) {
+  struct PanelsOff {
+    PanelsOff() { kernels::panel_block::g_off_for_tests = true; }
+    ~PanelsOff() { kernels::panel_block::g_off_for_tests = false; }
+  } off;
+  for (const RnnMode mode : {RnnMode::kLstm, RnnMode::kGru})
+    for (const bool bf16 : {false, true}) {
+      RnnOptions o;
+      o.mode = mode;
+      o.input_size = 24;
+      o.hidden_size = 160;
+      o.precision = bf16 ? Precision::kBfloat16 : Precision::kFloat32;
+      Rnn rnn(o, 4);
+      RnnInference inference(rnn);
+      for (const int threads : {1, 2, 1}) {
+        omp_set_num_threads(threads);
+        Tensor x = random_tensor({6, 16, o.input_size}, 5);
+        const std::string what =
+            mode_name(mode) + (bf16 ? " bf16, " : ", ") + std::to_string(threads) + " thread(s)";
+        expect_same(inference.forward(x), rnn.forward(x), what);
+      }
+    }
+  omp_set_num_threads(2);
+}
 
 TEST(RnnInference, IsASnapshot) {
   RnnOptions o;
