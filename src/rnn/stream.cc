@@ -3,14 +3,20 @@
 // projected LSTMs h = h_cell·W_hrᵀ. Nothing is allocated after construction.
 //
 // How each product runs, by measurement on the 2-core AVX-512 machine (recur_bench S1, C3):
-// float with a batch of one: kernels::MatVec on a private copy of the weights (faster there than
-// sgemm's matrix-vector path or oneDNN's packed matmul), the rows split over the threads; larger
-// batches and bf16: weights packed once (kernels::PackedWeights), bf16 halving the bytes every step
-// must read.
+// a batch of one where the CPU has the kernel (AVX-512 for float, avx512_bf16 for bf16): both
+// products of a layer as one kernels::GateMatVec, split over the threads by hidden units, each
+// thread running the cell on its own units right after its rows (one parallel region per layer
+// and step); elsewhere float with a batch of one: kernels::MatVec on a private copy of the
+// weights (faster there than sgemm's matrix-vector path or oneDNN's packed matmul), the rows
+// split over the threads; larger batches and bf16: weights packed once
+// (kernels::PackedWeights), bf16 halving the bytes every step must read.
+#include <omp.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "kernels/gate_matvec.h"
 #include "kernels/matvec.h"
 #include "kernels/packed_gemm.h"
 #include "recur/error.h"
@@ -60,11 +66,17 @@ struct RnnStream::Impl {
     FixedProduct w_ih, w_hh, w_hr;
     std::vector<float> bias;  // (GH) b_ih + b_hh, GRU's n block b_in only
     std::vector<float> b_hn;  // (H) GRU only
+    // Batch of one on a CPU with the kernel: W_ih and W_hh as one product (w_ih and w_hh unset).
+    std::unique_ptr<kernels::GateMatVec> fused;
   };
   std::vector<Layer> layers;
   RnnState state;                                // h [L, B, Ho], c [L, B, H]
   std::vector<float> gx, gh, h_raw, zeros, out;  // step buffers
   bool flip = false;                             // this step's products in the other order
+
+  // One layer's step on its fused product: each thread multiplies the rows of its blocks of
+  // hidden units, then runs the cell on those units. gx's first 2H (GRU) stay zero.
+  void fused_step(Layer& layer, const float* in, float* h, float* c);
 };
 
 RnnStream::RnnStream(const Rnn& rnn, int64_t batch) : impl_(std::make_unique<Impl>()) {
@@ -84,8 +96,27 @@ RnnStream::RnnStream(const Rnn& rnn, int64_t batch) : impl_(std::make_unique<Imp
     const std::string suffix = "_l" + std::to_string(l);
     Impl::Layer layer;
     layer.I = rnn::layer_input_size(o, l);
-    layer.w_ih = FixedProduct(rnn.parameter("weight_ih" + suffix), batch, bf16);
-    layer.w_hh = FixedProduct(rnn.parameter("weight_hh" + suffix), batch, bf16);
+    const Tensor& w_ih = rnn.parameter("weight_ih" + suffix);
+    const Tensor& w_hh = rnn.parameter("weight_hh" + suffix);
+    if (batch == 1 && kernels::GateMatVec::available(bf16)) {
+      // Product gates: each gate of x·W_ihᵀ + h·W_hhᵀ, but a GRU's candidate apart (n_h, n_x).
+      const int64_t K1 = layer.I, K2 = w_hh.size(1), G = gate_count(o.mode);
+      std::vector<kernels::GateMatVec::Gate> gates;
+      for (int64_t g = 0; g < G; ++g) {
+        const float* a = w_ih.data() + g * H * K1;
+        const float* b = w_hh.data() + g * H * K2;
+        if (gru && g == 2) {
+          gates.push_back({nullptr, b});
+          gates.push_back({a, nullptr});
+        } else {
+          gates.push_back({a, b});
+        }
+      }
+      layer.fused = std::make_unique<kernels::GateMatVec>(gates, H, K1, K2, bf16);
+    } else {
+      layer.w_ih = FixedProduct(w_ih, batch, bf16);
+      layer.w_hh = FixedProduct(w_hh, batch, bf16);
+    }
     if (o.proj_size) layer.w_hr = FixedProduct(rnn.parameter("weight_hr" + suffix), batch, bf16);
     layer.bias.assign(GH, 0.0f);
     if (o.bias) {
@@ -131,6 +162,47 @@ void RnnStream::reset() {
   if (m.state.c.defined()) std::fill_n(m.state.c.data(), m.state.c.numel(), 0.0f);
 }
 
+void RnnStream::Impl::fused_step(Layer& layer, const float* in, float* h, float* c) {
+  const int64_t H = o.hidden_size, G = gate_count(o.mode);
+  const bool gru = o.mode == RnnMode::kGru;
+  kernels::GateMatVec& mv = *layer.fused;
+  mv.load(in, h);
+  float* out[4] = {};
+  for (int64_t g = 0; g < G; ++g) out[g] = gh.data() + g * H;
+  if (gru) out[3] = gx.data() + 2 * H;  // x·W_inᵀ apart from h·W_hnᵀ
+  const int64_t blocks = mv.blocks();
+  const bool reverse = flip;
+  const auto part = [&](int threads, int t) {
+    const int64_t b0 = blocks * t / threads, b1 = blocks * (t + 1) / threads;
+    if (b0 == b1) return;
+    mv.multiply(b0, b1, out, reverse);
+    rnn::CellForward<float> cell;
+    cell.rows = 1;
+    cell.H = H;
+    cell.gx = gru ? gx.data() : nullptr;
+    cell.gh = gh.data();
+    cell.bias = layer.bias.empty() ? nullptr : layer.bias.data();
+    cell.b_hn = layer.b_hn.empty() ? nullptr : layer.b_hn.data();
+    cell.h_prev = h;
+    cell.c_prev = c;
+    cell.h = o.proj_size ? h_raw.data() : h;
+    cell.c = c;
+    cell.u0 = b0 * kernels::GateMatVec::kBlock;
+    cell.units = std::min(H, b1 * kernels::GateMatVec::kBlock) - cell.u0;
+    rnn::cell_forward(o.mode, cell);
+  };
+  // Split from 64K weights on: below that, waking the other threads costs more than their share.
+  const int threads = omp_in_parallel() || mv.weights() < (int64_t{1} << 16)
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(omp_get_max_threads(), blocks));
+  if (threads <= 1) {
+    part(1, 0);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  part(omp_get_num_threads(), omp_get_thread_num());
+}
+
 void RnnStream::step(const float* x, float* y) {
   Impl& m = *impl_;
   const RnnOptions& o = m.o;
@@ -141,6 +213,12 @@ void RnnStream::step(const float* x, float* y) {
     Impl::Layer& layer = m.layers[l];
     float* h = m.state.h.data() + l * B * Ho;
     float* c = lstm ? m.state.c.data() + l * B * H : nullptr;
+    if (layer.fused) {
+      m.fused_step(layer, in, h, c);
+      if (o.proj_size) layer.w_hr(B, m.h_raw.data(), h);
+      in = h;
+      continue;
+    }
     // Every other step takes the two products in the other order: each MatVec also reverses
     // its walk, so the weights read last stay in L2 for the first ones read next.
     if (!m.flip) {

@@ -1,12 +1,14 @@
 // RnnStream: step by step equals the full forward (every mode, stacked, projected, batch 1
 // and several, f32 and bf16), state get/set/reset, a snapshot of the weights, clear errors.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "common/random_tensor.h"
+#include "kernels/panel_block.h"
 #include "recur/error.h"
 #include "recur/rng.h"
 #include "recur/rnn.h"
@@ -130,6 +132,73 @@ TEST(RnnStream, ClearErrors) {
   RnnState wrong = rnn.initial_state(3);
   EXPECT_THROW(stream.set_state(wrong), Error);
 }
+
+// A batch of one on layers large enough that a step's product is split over the threads by
+// hidden units (kernels::GateMatVec, each thread running the cell on its units): every mode, a
+// hidden size that is not a multiple of the 16-unit block, 1-3 threads, float and bf16, and
+// with recur's panels off (the per-matrix products, as on CPUs without AVX-512).
+struct WideCase {
+  RnnMode mode;
+  int64_t input, hidden, layers, proj;
+  bool bf16;
+};
+
+class StreamWide : public ::testing::TestWithParam<std::tuple<WideCase, int, bool>> {};
+
+TEST_P(StreamWide, StepsEqualFullForward) {
+  const auto [c, threads, panels_off] = GetParam();
+  RnnOptions o;
+  o.mode = c.mode;
+  o.input_size = c.input;
+  o.hidden_size = c.hidden;
+  o.num_layers = c.layers;
+  o.proj_size = c.proj;
+  o.precision = c.bf16 ? Precision::kBfloat16 : Precision::kFloat32;
+  Rnn rnn(o, 11);
+  const int64_t T = 5;
+  Tensor x = random_tensor({T, 1, c.input}, 12);
+  RnnArgs args;
+  args.h0 = random_tensor({c.layers, 1, o.output_hidden_size()}, 13, 0.5f);
+  if (c.mode == RnnMode::kLstm) args.c0 = random_tensor({c.layers, 1, c.hidden}, 14, 0.5f);
+  const RnnOutput want = rnn.forward(x, args);
+
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  kernels::panel_block::g_off_for_tests = panels_off;
+  RnnStream stream(rnn, 1);
+  RnnState s0;
+  s0.h = args.h0;
+  s0.c = args.c0;
+  stream.set_state(s0);
+  const float tol = c.bf16 ? 3e-3f : 2e-5f;
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor y = stream.step(row(x, t));
+    Tensor w = row(want.output, t);
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      ASSERT_NEAR(y[i], w[i], tol) << "t=" << t << " i=" << i;
+    }
+  }
+  for (int64_t i = 0; i < want.c_n.numel(); ++i)
+    ASSERT_NEAR(stream.state().c[i], want.c_n[i], tol) << "c_n " << i;
+  kernels::panel_block::g_off_for_tests = false;
+  omp_set_num_threads(saved);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, StreamWide,
+    ::testing::Combine(::testing::Values(WideCase{RnnMode::kLstm, 100, 96, 2, 0, false},
+                                         WideCase{RnnMode::kGru, 100, 112, 1, 0, false},
+                                         WideCase{RnnMode::kRnnTanh, 150, 200, 1, 0, false},
+                                         WideCase{RnnMode::kLstm, 100, 120, 1, 40, false},
+                                         WideCase{RnnMode::kLstm, 100, 96, 2, 0, true},
+                                         WideCase{RnnMode::kGru, 100, 112, 1, 0, true}),
+                       ::testing::Values(1, 2, 3), ::testing::Bool()),
+    [](const auto& info) {
+      const WideCase& c = std::get<0>(info.param);
+      return "case" + std::to_string(info.index / 6) + "_" + std::to_string(c.hidden) +
+             (c.bf16 ? "_bf16" : "_f32") + "_t" + std::to_string(std::get<1>(info.param)) +
+             (std::get<2>(info.param) ? "_panels_off" : "");
+    });
 
 }  // namespace
 }  // namespace recur
