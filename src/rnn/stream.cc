@@ -162,6 +162,8 @@ void RnnStream::reset() {
   if (m.state.c.defined()) std::fill_n(m.state.c.data(), m.state.c.numel(), 0.0f);
 }
 
+constexpr int64_t kFusedSplitFromBytes = int64_t{1} << 20;
+
 void RnnStream::Impl::fused_step(Layer& layer, const float* in, float* h, float* c) {
   const int64_t H = o.hidden_size, G = gate_count(o.mode);
   const bool gru = o.mode == RnnMode::kGru;
@@ -191,8 +193,13 @@ void RnnStream::Impl::fused_step(Layer& layer, const float* in, float* h, float*
     cell.units = std::min(H, b1 * kernels::GateMatVec::kBlock) - cell.u0;
     rnn::cell_forward(o.mode, cell);
   };
-  // Split from 64K weights on: below that, waking the other threads costs more than their share.
-  const int threads = omp_in_parallel() || mv.weights() < (int64_t{1} << 16)
+  // Split from 1 MiB of weights on: below that, waking the other threads (an OpenMP region, a
+  // system call or two: see docs/BENCHMARKS.md, session 10) costs more than their share. At 2
+  // threads, µs per step: LSTM I = H = 128 (512 KiB) 5.4-5.5 split against 3.2-3.6 on one
+  // thread, I = H = 192 (1.1 MiB) 7.4-8.4 against 9.0-11.2; bf16 I = H = 192 (576 KiB) 5.5-6.2
+  // against 3.9-4.6, I = H = 256 (1 MiB) 7.1-7.9 against 8.2-10.6.
+  const int64_t bytes = mv.weights() * (o.precision == Precision::kBfloat16 ? 2 : 4);
+  const int threads = omp_in_parallel() || bytes < kFusedSplitFromBytes
                           ? 1
                           : static_cast<int>(std::min<int64_t>(omp_get_max_threads(), blocks));
   if (threads <= 1) {

@@ -186,12 +186,14 @@ TEST_P(StreamWide, StepsEqualFullForward) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, StreamWide,
-    ::testing::Combine(::testing::Values(WideCase{RnnMode::kLstm, 100, 96, 2, 0, false},
-                                         WideCase{RnnMode::kGru, 100, 112, 1, 0, false},
-                                         WideCase{RnnMode::kRnnTanh, 150, 200, 1, 0, false},
-                                         WideCase{RnnMode::kLstm, 100, 120, 1, 40, false},
-                                         WideCase{RnnMode::kLstm, 100, 96, 2, 0, true},
-                                         WideCase{RnnMode::kGru, 100, 112, 1, 0, true}),
+    // Each over 1 MiB of weights per layer (split from there on), hidden sizes not all
+    // multiples of 16.
+    ::testing::Combine(::testing::Values(WideCase{RnnMode::kLstm, 100, 224, 2, 0, false},
+                                         WideCase{RnnMode::kGru, 100, 264, 1, 0, false},
+                                         WideCase{RnnMode::kRnnTanh, 150, 450, 1, 0, false},
+                                         WideCase{RnnMode::kLstm, 100, 488, 1, 40, false},
+                                         WideCase{RnnMode::kLstm, 100, 328, 2, 0, true},
+                                         WideCase{RnnMode::kGru, 100, 392, 1, 0, true}),
                        ::testing::Values(1, 2, 3), ::testing::Bool()),
     [](const auto& info) {
       const WideCase& c = std::get<0>(info.param);
