@@ -52,7 +52,8 @@ RECUR_AVX512_TARGET inline __m512 sums_of_16(const __m512* acc) {
 }
 
 // y[0, n) = 16 rows of `chunks` float chunks (w) times a, n <= 16.
-RECUR_AVX512_TARGET void block_f32(const char* w, int64_t chunks, const char* a, float* y, int n) {
+RECUR_AVX512_TARGET void block_f32(const char* w, int64_t chunks, const char* a, float* y, int n,
+                                   bool accumulate) {
   __m512 acc[kRows];
 #pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
@@ -63,11 +64,15 @@ RECUR_AVX512_TARGET void block_f32(const char* w, int64_t chunks, const char* a,
     for (int r = 0; r < kRows; ++r)
       acc[r] = _mm512_fmadd_ps(_mm512_load_ps(p + r * kChunkBytes), x, acc[r]);
   }
-  _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << n) - 1), sums_of_16(acc));
+  const auto m = static_cast<__mmask16>((1u << n) - 1);
+  __m512 sums = sums_of_16(acc);
+  if (accumulate) sums = _mm512_add_ps(sums, _mm512_maskz_loadu_ps(m, y));
+  _mm512_mask_storeu_ps(y, m, sums);
 }
 
 // The same with bf16 chunks: each lane multiplies a pair of weights by a pair of inputs.
-RECUR_BF16_TARGET void block_bf16(const char* w, int64_t chunks, const char* a, float* y, int n) {
+RECUR_BF16_TARGET void block_bf16(const char* w, int64_t chunks, const char* a, float* y, int n,
+                                  bool accumulate) {
   __m512 acc[kRows];
 #pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
@@ -78,13 +83,41 @@ RECUR_BF16_TARGET void block_bf16(const char* w, int64_t chunks, const char* a, 
     for (int r = 0; r < kRows; ++r)
       acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_load_si512(p + r * kChunkBytes), x);
   }
-  _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << n) - 1), sums_of_16(acc));
+  const auto m = static_cast<__mmask16>((1u << n) - 1);
+  __m512 sums = sums_of_16(acc);
+  if (accumulate) sums = _mm512_add_ps(sums, _mm512_maskz_loadu_ps(m, y));
+  _mm512_mask_storeu_ps(y, m, sums);
 }
 
+// y[0, n) (+)= Σ_k a[k] · block row k (16 floats each, K rows), n <= 16.
+RECUR_AVX512_TARGET void column_block(const float* w, int64_t K, const float* a, float* y, int n,
+                                      bool accumulate) {
+  constexpr int kAcc = 8;  // rows in flight: a multiply-add's latency over its throughput
+  __m512 acc[kAcc];
+#pragma GCC unroll 8
+  for (int j = 0; j < kAcc; ++j) acc[j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + kAcc <= K; k += kAcc)
+#pragma GCC unroll 8
+    for (int j = 0; j < kAcc; ++j)
+      acc[j] =
+          _mm512_fmadd_ps(_mm512_load_ps(w + (k + j) * kRows), _mm512_set1_ps(a[k + j]), acc[j]);
+  for (; k < K; ++k)
+    acc[0] = _mm512_fmadd_ps(_mm512_load_ps(w + k * kRows), _mm512_set1_ps(a[k]), acc[0]);
+  const __m512 s =
+      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])),
+                    _mm512_add_ps(_mm512_add_ps(acc[4], acc[5]), _mm512_add_ps(acc[6], acc[7])));
+  const auto m = static_cast<__mmask16>((1u << n) - 1);
+  _mm512_mask_storeu_ps(y, m, accumulate ? _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, y)) : s);
+}
+
+// A 64-byte aligned block of `bytes` zeros in v (grown if needed, never shrunk).
 char* align64(std::vector<char>& v, int64_t bytes) {
-  v.assign(bytes + 64, 0);
+  if (static_cast<int64_t>(v.size()) < bytes + 64) v.resize(bytes + 64);
   const auto p = reinterpret_cast<uintptr_t>(v.data());
-  return v.data() + ((64 - p % 64) % 64);
+  char* at = v.data() + ((64 - p % 64) % 64);
+  std::memset(at, 0, bytes);
+  return at;
 }
 
 }  // namespace
@@ -93,7 +126,8 @@ bool GateMatVec::available(bool bf16) {
   return bf16 ? bf16_panels::available() : f32_panels::available();
 }
 
-GateMatVec::GateMatVec(const std::vector<Gate>& gates, int64_t H, int64_t K1, int64_t K2, bool bf16)
+GateMatVec::GateMatVec(const std::vector<Gate>& gates, int64_t H, int64_t K1, int64_t K2, bool bf16,
+                       std::vector<char>* storage)
     : gates_(static_cast<int>(gates.size())), H_(H), K1_(K1), K2_(K2), bf16_(bf16) {
   const int64_t per_chunk = bf16 ? 32 : 16;  // values of a row in a chunk
   c1_ = (K1 + per_chunk - 1) / per_chunk;
@@ -109,25 +143,26 @@ GateMatVec::GateMatVec(const std::vector<Gate>& gates, int64_t H, int64_t K1, in
       offset_.push_back(chunks);
       chunks += count_[p];
     }
-  packed_ = align64(storage_, chunks * kBlockChunkBytes);
+  packed_ = align64(storage ? *storage : storage_, chunks * kBlockChunkBytes);
   input_ = align64(input_storage_, (c1_ + c2_) * kChunkBytes);
   // Row i of block b, gate p, chunk c (of the whole input [a1 | a2]): 64 bytes at
   // ((offset + c - first) * 16 + i) * 64; rows past H and columns past K1 or K2 stay zero.
+  // Each row is read once, from first to last value.
   for (int64_t b = 0; b < B; ++b)
     for (int p = 0; p < gates_; ++p) {
       char* block = packed_ + offset_[b * gates_ + p] * kBlockChunkBytes;
       for (int64_t i = 0; i < kRows && b * kRows + i < H; ++i) {
         const int64_t u = b * kRows + i;
         const auto put = [&](const float* row, int64_t K, int64_t chunk0) {
-          for (int64_t k = 0; k < K; ++k) {
-            const int64_t c = chunk0 + k / per_chunk - first_[p], j = k % per_chunk;
-            char* at = block + (c * kRows + i) * kChunkBytes;
-            if (bf16) {
-              const uint16_t v = to_bf16(row[k]);
-              std::memcpy(at + j * 2, &v, 2);
-            } else {
-              std::memcpy(at + j * 4, &row[k], 4);
-            }
+          for (int64_t k = 0; k < K; k += per_chunk) {
+            const int64_t n = std::min(per_chunk, K - k);
+            char* at = block + ((chunk0 + k / per_chunk - first_[p]) * kRows + i) * kChunkBytes;
+            if (bf16)
+              to_bf16(row + k, n, reinterpret_cast<uint16_t*>(at));
+            else if (n == per_chunk)
+              std::memcpy(at, row + k, kChunkBytes);  // inlined: a call per chunk costs more
+            else
+              std::memcpy(at, row + k, n * sizeof(float));
           }
         };
         if (gates[p].w1) put(gates[p].w1 + u * K1, K1, 0);
@@ -149,7 +184,8 @@ void GateMatVec::load(const float* a1, const float* a2) {
   }
 }
 
-void GateMatVec::multiply(int64_t b0, int64_t b1, float* const* out, bool reverse) const {
+void GateMatVec::multiply(int64_t b0, int64_t b1, float* const* out, bool reverse,
+                          bool accumulate) const {
   const int64_t n = (b1 - b0) * gates_;
   for (int64_t s = 0; s < n; ++s) {
     const int64_t q = b0 * gates_ + (reverse ? n - 1 - s : s);
@@ -159,9 +195,37 @@ void GateMatVec::multiply(int64_t b0, int64_t b1, float* const* out, bool revers
     const char* a = input_ + first_[p] * kChunkBytes;
     const int rows = static_cast<int>(std::min<int64_t>(kRows, H_ - b * kRows));
     if (bf16_)
-      block_bf16(w, count_[p], a, out[p] + b * kRows, rows);
+      block_bf16(w, count_[p], a, out[p] + b * kRows, rows, accumulate);
     else
-      block_f32(w, count_[p], a, out[p] + b * kRows, rows);
+      block_f32(w, count_[p], a, out[p] + b * kRows, rows, accumulate);
+  }
+}
+
+ColumnMatVec::ColumnMatVec(const float* w, int64_t K, int64_t N, int64_t ldw,
+                           std::vector<char>* storage)
+    : K_(K), N_(N) {
+  if (ldw <= 0) ldw = N;
+  const int64_t B = blocks();
+  packed_ = reinterpret_cast<float*>(
+      align64(storage ? *storage : storage_, B * K * kRows * static_cast<int64_t>(sizeof(float))));
+  // Block b, row k: W[k, 16b .. 16b + 16) at (b * K + k) * 16; columns past N stay zero.
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t n = std::min(kRows, N - b * kRows);
+      float* at = packed_ + (b * K + k) * kRows;
+      if (n == kRows)
+        std::memcpy(at, w + k * ldw + b * kRows, kChunkBytes);
+      else
+        std::memcpy(at, w + k * ldw + b * kRows, n * sizeof(float));
+    }
+}
+
+void ColumnMatVec::multiply(int64_t b0, int64_t b1, const float* a, float* y, bool accumulate,
+                            bool reverse) const {
+  for (int64_t s = 0; s < b1 - b0; ++s) {
+    const int64_t b = reverse ? b1 - 1 - s : b0 + s;
+    const int n = static_cast<int>(std::min(kRows, N_ - b * kRows));
+    column_block(packed_ + b * K_ * kRows, K_, a, y + b * kRows, n, accumulate);
   }
 }
 

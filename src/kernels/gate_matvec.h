@@ -1,7 +1,8 @@
 // GateMatVec: a whole step's product for a batch of one, [a1 | a2] times [W1 | W2]ᵀ, with the
 // weights packed once in blocks of 16 hidden units, so that each thread of a step can multiply
 // the rows of its own units and then run the cell on them with no wait in between (RnnStream,
-// recur_bench S1).
+// recur_bench S1). The engine's batch-of-one steps use it too (h·W_hhᵀ, one gate of G·H rows),
+// and ColumnMatVec below for their backward.
 //
 // Such a product reads every weight once per step and does two flops with it: it runs at the
 // speed the weights come in (an LSTM with I = H = 512 reads 8 MiB in float per step, more than
@@ -46,8 +47,13 @@ class GateMatVec {
   GateMatVec(GateMatVec&&) noexcept = default;  // vectors keep their buffers when moved
   GateMatVec& operator=(GateMatVec&&) noexcept = default;
   // Copies (and for bf16 rounds) the weights. `bf16`: weights and input rounded to bf16 (to
-  // nearest even), products accumulated in float.
-  GateMatVec(const std::vector<Gate>& gates, int64_t H, int64_t K1, int64_t K2, bool bf16);
+  // nearest even), products accumulated in float. `storage`, when given, holds the packed
+  // weights instead of memory of this object's own: grown as needed and reused from object to
+  // object (a thread's scratch: packing into fresh pages costs more than the packing itself,
+  // 2.7 ms for 4 MiB on the 2-core VM). It must outlive this object and serve no other
+  // GateMatVec in use at the same time.
+  GateMatVec(const std::vector<Gate>& gates, int64_t H, int64_t K1, int64_t K2, bool bf16,
+             std::vector<char>* storage = nullptr);
 
   int64_t blocks() const { return (H_ + kBlock - 1) / kBlock; }
   int64_t weights() const { return static_cast<int64_t>(gates_) * H_ * (K1_ + K2_); }
@@ -55,9 +61,11 @@ class GateMatVec {
   // Sets the input [a1 | a2] of the next multiply() calls (a1: K1 values, a2: K2).
   void load(const float* a1, const float* a2);
 
-  // For the units of blocks [b0, b1): out[p][u] = row u of gate p times the input. Walks the
-  // blocks last to first when `reverse`. Calls on disjoint blocks may run at the same time.
-  void multiply(int64_t b0, int64_t b1, float* const* out, bool reverse) const;
+  // For the units of blocks [b0, b1): out[p][u] = row u of gate p times the input (+= when
+  // `accumulate`). Walks the blocks last to first when `reverse`. Calls on disjoint blocks may
+  // run at the same time.
+  void multiply(int64_t b0, int64_t b1, float* const* out, bool reverse,
+                bool accumulate = false) const;
 
  private:
   int gates_ = 0;
@@ -70,6 +78,38 @@ class GateMatVec {
   char* packed_ = nullptr;  // 64-byte aligned, in storage_
   std::vector<char> input_storage_;
   char* input_ = nullptr;  // (c1_ + c2_) chunks of 64 bytes, 64-byte aligned
+};
+
+// ColumnMatVec: y = a·W for one row a [K] and W [K, N] row-major — the backward's
+// dh = dG·W_hh for a batch of one. W is packed once in blocks of 16 columns, each block's K
+// rows of 64 bytes one after the other, and y's 16 values of a block are summed in registers
+// (a multiply-add of each row by its a[k], 8 rows at a time): no horizontal sums, no stores
+// of partial sums. Walks and threads as GateMatVec. Float only; available() as GateMatVec's.
+class ColumnMatVec {
+ public:
+  static constexpr int64_t kBlock = 16;
+
+  ColumnMatVec() = default;
+  ColumnMatVec(const ColumnMatVec&) = delete;
+  ColumnMatVec& operator=(const ColumnMatVec&) = delete;
+  ColumnMatVec(ColumnMatVec&&) noexcept = default;
+  ColumnMatVec& operator=(ColumnMatVec&&) noexcept = default;
+  // W [K, N] with row stride ldw (0: N). `storage` as GateMatVec's.
+  ColumnMatVec(const float* w, int64_t K, int64_t N, int64_t ldw = 0,
+               std::vector<char>* storage = nullptr);
+
+  int64_t blocks() const { return (N_ + kBlock - 1) / kBlock; }
+  int64_t weights() const { return K_ * N_; }
+
+  // y[c] (+)= Σ_k a[k]·W[k, c] for the columns c of blocks [b0, b1), last block first when
+  // `reverse`. Calls on disjoint blocks may run at the same time.
+  void multiply(int64_t b0, int64_t b1, const float* a, float* y, bool accumulate,
+                bool reverse) const;
+
+ private:
+  int64_t K_ = 0, N_ = 0;
+  std::vector<char> storage_;
+  float* packed_ = nullptr;  // blocks() × K × 16 floats, 64-byte aligned
 };
 
 }  // namespace recur::kernels

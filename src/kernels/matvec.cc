@@ -38,9 +38,12 @@ constexpr int kRows = 8;
 // from L3, the hardware prefetcher alone leaves a quarter of the bandwidth unused (2048 × 512,
 // 2 threads: 43 µs without, 33 µs with; 1 thread unchanged).
 constexpr int64_t kPrefetchAhead = 128;
-// Products smaller than this many weights stay on one thread: below it, waking the second one
-// costs more than the half of the read it takes over.
-constexpr int64_t kSplitFromWeights = int64_t{1} << 16;
+// Products smaller than this many weights (1 MiB) stay on one thread: below it, waking the
+// second one costs more than the half of the read it takes over (an OpenMP region ends with a
+// system call, after which reads run slower on the 2-core VM: docs/BENCHMARKS.md, session 10).
+// A batch of one, T = 100, at 2 threads with 2^16: LSTM I = H = 128 0.640 ms against 0.309 at
+// 1 thread; GRU I = 128, H = 160 0.639 against 0.363.
+constexpr int64_t kSplitFromWeights = int64_t{1} << 18;
 
 #if defined(__AVX512F__)
 // The 8 lane sums of v[0..8), in lanes 0..8 of the result (lanes 8..16 hold them again):

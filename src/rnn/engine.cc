@@ -20,6 +20,7 @@
 #include "kernels/bf16.h"
 #include "kernels/bf16_panels.h"
 #include "kernels/f32_panels.h"
+#include "kernels/gate_matvec.h"
 #include "kernels/gemm.h"
 #include "kernels/matvec.h"
 #include "kernels/packed_gemm.h"
@@ -113,6 +114,7 @@ struct PackCache {
   std::optional<kernels::PackedWeights> w_hh_half[2];  // StepProduct, split over two threads
   std::optional<kernels::PackedWeights> w_ih;          // input_product, bf16
   std::optional<kernels::PackedWeights> own_rows[2];   // forward_two_threads, each thread's
+  std::optional<kernels::GateMatVec> matvec;           // StepProduct, a batch of one
   std::vector<char> own_pair[2];  // forward_two_threads fused: each thread's [W_ih | W_hh] rows,
   char* own_pair_at[2] = {};      // aligned at own_pair_at[t] (null until packed)
 };
@@ -146,6 +148,19 @@ constexpr int64_t kPackFromRows = 2;
 // Products of a batch of one are matrix-vector products, bound by reading the weights:
 // kernels::MatVec reads them on every core, alternating its walk so that part comes from L2.
 constexpr int64_t kMatVecUpToRows = 1;
+// MatVec splits its rows over the threads from this many weights on (kernels/matvec.cc).
+constexpr int64_t kMatVecSplitFromWeights = int64_t{1} << 18;
+// Where the CPU has AVX-512 and the product runs on one thread, the weights are packed for
+// kernels::GateMatVec (forward) or kernels::ColumnMatVec (backward) instead, from this many
+// steps on (packed once for all calls where RnnInference keeps them): one stream of 1 KiB
+// blocks, 16 rows summed at once, where MatVec prefetches and reduces every 8 rows. Packing
+// costs about 0.05 ms per MiB. A batch of one, T = 100, 1 thread (recur_bench, ms): LSTM
+// I = H = 256 inference 1.39 -> 1.24, training 3.49 -> 3.33; I = H = 128 0.309 -> 0.298 and
+// 0.769 -> 0.732; GRU I = 128, H = 160 0.363 -> 0.345. C3 (4 MiB of W_hh, read from L3 at
+// every step) within the noise. Split over two threads they ran slower than MatVec's split
+// (C3 at 2 threads, inference 3.48 -> 3.60 ms, training 8.1-8.2 -> 8.8-8.9), so a split
+// product keeps MatVec.
+constexpr int64_t kPackMatVecFromSteps = 32;
 // Packed products are split into two column blocks, one per thread, from this many columns
 // per block on ...
 constexpr int64_t kSplitFromColumns = 64;
@@ -205,8 +220,23 @@ class StepProduct<float> {
         trans_w_(trans_w),
         bf16_(bf16),
         packed_(steps >= kPackFromSteps && (rows >= kPackFromRows || bf16)) {
-    if (!bf16 && rows <= kMatVecUpToRows)
-      matvec_ = trans_w ? kernels::MatVec(w, N, K) : kernels::MatVec(w, K, N);
+    if (!bf16 && rows <= kMatVecUpToRows) {
+      // Packed where the product stays on one thread and the packing pays (see kPackMatVec*).
+      const bool one_thread =
+          omp_in_parallel() || omp_get_max_threads() < 2 || N * K < kMatVecSplitFromWeights;
+      // The same choice with or without a cache: RnnInference gives Rnn::forward's bits.
+      if (!kernels::GateMatVec::available(false) || !one_thread || steps < kPackMatVecFromSteps) {
+        matvec_ = trans_w ? kernels::MatVec(w, N, K) : kernels::MatVec(w, K, N);
+      } else if (trans_w) {  // W [N, K]: rows of 16 outputs, packed once per call or cached
+        std::optional<kernels::GateMatVec>& slot = cache ? cache->matvec : rows_;
+        if (!slot)
+          slot.emplace(std::vector<kernels::GateMatVec::Gate>{{w, nullptr}}, N, K, 0, false,
+                       cache ? nullptr : &scratch<float>().packed);
+        rows_at_ = &*slot;
+      } else {  // W [K, N]
+        columns_.emplace(w, K, N, N, &scratch<float>().packed);
+      }
+    }
     if (!packed_) return;
     // The packed weights live in the packing thread's scratch (see Scratch::packed).
     split_ = N >= 2 * kSplitFromColumns &&
@@ -245,6 +275,8 @@ class StepProduct<float> {
       }
     } else if (packed_) {
       use_[0]->multiply(M, A, C, accumulate);
+    } else if (M == 1 && (rows_at_ || columns_)) {
+      batch_of_one(A, C, accumulate);
     } else if (!bf16_ && M == 1 && matvec_.rows() > 0) {
       if (trans_w_)
         matvec_.times(A, C, accumulate);
@@ -263,6 +295,25 @@ class StepProduct<float> {
   kernels::PackedWeights weights_[2];
   const kernels::PackedWeights* use_[2] = {&weights_[0], &weights_[1]};  // or the cache's
   mutable kernels::MatVec matvec_;  // batch of one (it keeps the direction of its next walk)
+  // A batch of one where the CPU has AVX-512: W [N, K] (trans_w) in blocks of 16 rows, in
+  // rows_ or the cache; W [K, N] in blocks of 16 columns. Both in the thread's scratch.
+  std::optional<kernels::GateMatVec> rows_;
+  kernels::GateMatVec* rows_at_ = nullptr;
+  std::optional<kernels::ColumnMatVec> columns_;
+  mutable bool reverse_ = false;  // every other call walks the blocks last to first
+
+  // C[N] (+)= A[K]·op(W) on this thread.
+  void batch_of_one(const float* A, float* C, bool accumulate) const {
+    const bool reverse = reverse_;
+    reverse_ = !reverse_;
+    if (rows_at_) {
+      rows_at_->load(A, nullptr);
+      float* out[1] = {C};
+      rows_at_->multiply(0, rows_at_->blocks(), out, reverse, accumulate);
+    } else {
+      columns_->multiply(0, columns_->blocks(), A, C, accumulate, reverse);
+    }
+  }
 };
 
 struct Dims {

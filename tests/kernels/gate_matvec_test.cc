@@ -1,7 +1,8 @@
 // kernels::GateMatVec against a double reference: float and bf16, gates that read both inputs,
 // only the first or only the second, hidden sizes that are and are not a multiple of the
 // 16-unit block, input lengths that are not a multiple of a chunk, the blocks split into
-// ranges as threads take them, and walks in both directions (the same bits either way).
+// ranges as threads take them, walks in both directions (the same bits either way) and
+// accumulation. kernels::ColumnMatVec likewise, with row strides wider than the rows.
 #include "kernels/gate_matvec.h"
 
 #include <gtest/gtest.h>
@@ -80,6 +81,19 @@ TEST_P(GateMatVecTest, MatchesTheReferenceInEveryRangeAndDirection) {
       else
         for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], first[i]) << "bits differ at " << i;
     }
+  // Accumulating: out += the product, on top of the product.
+  std::vector<float> y(kGates * (s.H + 1), -7.0f);
+  float* out[kGates];
+  for (int p = 0; p < kGates; ++p) out[p] = y.data() + p * (s.H + 1);
+  mv.multiply(0, B, out, false);
+  mv.multiply(0, B, out, true, /*accumulate=*/true);
+  for (int p = 0; p < kGates; ++p) {
+    const int64_t K = (gates[p].w1 ? s.K1 : 0) + (gates[p].w2 ? s.K2 : 0);
+    for (int64_t u = 0; u < s.H; ++u)
+      ASSERT_NEAR(out[p][u], 2 * want[p][u], 2e-5 * std::sqrt(double(K)) * 4)
+          << "accumulated, gate " << p << " unit " << u;
+    EXPECT_EQ(out[p][s.H], -7.0f);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GateMatVecTest,
@@ -91,6 +105,57 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GateMatVecTest,
                            const Shape& s = info.param;
                            return "H" + std::to_string(s.H) + "_K" + std::to_string(s.K1) + "_" +
                                   std::to_string(s.K2) + (s.bf16 ? "_bf16" : "_f32");
+                         });
+
+struct ColumnShape {
+  int64_t K, N, ldw;
+};
+
+class ColumnMatVecTest : public ::testing::TestWithParam<ColumnShape> {};
+
+TEST_P(ColumnMatVecTest, MatchesTheReferenceInEveryRangeAndDirection) {
+  const ColumnShape s = GetParam();
+  if (!GateMatVec::available(false)) GTEST_SKIP() << "no AVX-512";
+  Rng rng(s.K * 5 + s.N);
+  std::vector<float> w(s.K * s.ldw), a(s.K);
+  for (float& v : w) v = rng.normal();
+  for (float& v : a) v = rng.normal();
+  std::vector<double> want(s.N, 0.0);
+  for (int64_t k = 0; k < s.K; ++k)
+    for (int64_t n = 0; n < s.N; ++n) want[n] += double(a[k]) * w[k * s.ldw + n];
+  std::vector<char> storage(7, 'x');  // reused storage, with garbage in it
+  ColumnMatVec mv(w.data(), s.K, s.N, s.ldw, &storage);
+  ASSERT_EQ(mv.blocks(), (s.N + 15) / 16);
+  EXPECT_EQ(mv.weights(), s.K * s.N);
+  const int64_t B = mv.blocks();
+  const double tol = 1e-5 * std::sqrt(double(s.K)) * 4;
+  std::vector<float> first;
+  for (int64_t split : {B, (B + 1) / 2, int64_t{1}})
+    for (bool reverse : {false, true}) {
+      SCOPED_TRACE("split " + std::to_string(split) + (reverse ? " reverse" : ""));
+      std::vector<float> y(s.N + 1, -7.0f);
+      for (int64_t b = 0; b < B; b += split)
+        mv.multiply(b, std::min(B, b + split), a.data(), y.data(), false, reverse);
+      for (int64_t n = 0; n < s.N; ++n) ASSERT_NEAR(y[n], want[n], tol) << "column " << n;
+      EXPECT_EQ(y[s.N], -7.0f) << "wrote past its columns";
+      if (first.empty())
+        first = y;
+      else
+        for (int64_t n = 0; n < s.N; ++n) ASSERT_EQ(y[n], first[n]) << "bits differ at " << n;
+    }
+  std::vector<float> y(s.N, 1.0f);
+  mv.multiply(0, B, a.data(), y.data(), /*accumulate=*/true, false);
+  for (int64_t n = 0; n < s.N; ++n) ASSERT_NEAR(y[n], 1.0 + want[n], tol) << "accumulated " << n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ColumnMatVecTest,
+                         ::testing::Values(ColumnShape{16, 16, 16}, ColumnShape{24, 20, 20},
+                                           ColumnShape{3, 5, 9}, ColumnShape{130, 64, 70},
+                                           ColumnShape{512, 96, 96}),
+                         [](const auto& info) {
+                           const ColumnShape& s = info.param;
+                           return "K" + std::to_string(s.K) + "_N" + std::to_string(s.N) + "_ld" +
+                                  std::to_string(s.ldw);
                          });
 
 TEST(GateMatVec, ReloadedInputChangesTheResult) {

@@ -104,6 +104,30 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"lstm_large_bf16", RnnMode::kLstm, 64, 272, 1, 0, false, true}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// A batch of one from 32 steps on: the per-step products on weights packed in blocks
+// (kernels::GateMatVec, kept in the cache) where they run on one thread, MatVec where split.
+// Calls alternate between 1 and 2 threads, so the cached blocks serve again after a split call.
+TEST(RnnInference, BatchOfOneLongSequences) {
+  for (const RnnMode mode : {RnnMode::kLstm, RnnMode::kGru}) {
+    RnnOptions o;
+    o.mode = mode;
+    o.input_size = 20;
+    o.hidden_size = mode == RnnMode::kLstm ? 72 : 150;  // GRU: split over two threads
+    o.bidirectional = mode == RnnMode::kLstm;
+    Rnn rnn(o, 23);
+    RnnInference inference(rnn);
+    int seed = 50;
+    for (const int threads : {1, 2, 1, 2, 1}) {
+      omp_set_num_threads(threads);
+      Tensor x = random_tensor({40, 1, o.input_size}, ++seed);
+      const std::string what =
+          std::string(mode == RnnMode::kLstm ? "LSTM" : "GRU") + ", " + std::to_string(threads);
+      expect_same(inference.forward(x), rnn.forward(x), what + " thread(s)");
+    }
+  }
+  omp_set_num_threads(2);
+}
+
 // Where the CPU lacks AVX-512 (or avx512_bf16) the engine runs on oneDNN's products: nothing
 // fused, packed weights in oneDNN's layout. The snapshot must keep those as well.
 TEST(RnnInference, SameBitsWithoutRecursPanels) {

@@ -382,6 +382,11 @@ INSTANTIATE_TEST_SUITE_P(
                                          OddShape{3, 5, 1, 31}, OddShape{9, 3, 20, 1},
                                          OddShape{6, 3, 9, 136, false},
                                          OddShape{5, 1, 7, 150, false},
+                                         // a batch of one from 32 steps on, one thread per
+                                         // product: kernels::GateMatVec and ColumnMatVec
+                                         OddShape{40, 1, 20, 72}, OddShape{33, 1, 9, 100, false},
+                                         // ... and 1 MiB of W_hh, split over two threads
+                                         OddShape{5, 1, 20, 260, false},
                                          // past the engine's two-thread threshold (2M
                                          // multiply-adds per step): each thread owns half of
                                          // the hidden units
