@@ -25,6 +25,25 @@ Tensor row(const Tensor& x, int64_t t) {  // x [T, B, F] -> [B, F] at step t
   return y;
 }
 
+// Starts `stream` from args' state, steps it through x [T, B, F] and checks every output and
+// the final state against the full forward's `want`.
+void expect_steps_follow(RnnStream& stream, const Tensor& x, const RnnArgs& args,
+                         const RnnOutput& want, float tol) {
+  RnnState s0;
+  s0.h = args.h0;
+  s0.c = args.c0;
+  stream.set_state(s0);
+  for (int64_t t = 0; t < x.size(0); ++t) {
+    Tensor y = stream.step(row(x, t));
+    Tensor w = row(want.output, t);
+    for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], w[i], tol) << "t=" << t << " i=" << i;
+  }
+  for (int64_t i = 0; i < want.h_n.numel(); ++i)
+    ASSERT_NEAR(stream.state().h[i], want.h_n[i], tol) << "h_n " << i;
+  for (int64_t i = 0; i < want.c_n.numel(); ++i)
+    ASSERT_NEAR(stream.state().c[i], want.c_n[i], tol) << "c_n " << i;
+}
+
 struct Case {
   RnnMode mode;
   int64_t layers, proj, batch;
@@ -53,22 +72,11 @@ TEST_P(StreamCase, StepsEqualFullForward) {
 
   RnnStream stream(rnn, B);
   EXPECT_EQ(stream.batch(), B);
-  RnnState s0;
-  s0.h = args.h0;
-  s0.c = args.c0;
-  stream.set_state(s0);
   // bf16: both round the same values, but in a different float order (packed matmul against
   // the engine's); a rounding that falls apart costs about 1e-3.
   const float tol = c.bf16 ? 3e-3f : 2e-6f;
-  for (int64_t t = 0; t < T; ++t) {
-    Tensor y = stream.step(row(x, t));
-    Tensor w = row(want.output, t);
-    for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], w[i], tol) << "t=" << t << " i=" << i;
-  }
-  for (int64_t i = 0; i < want.h_n.numel(); ++i)
-    ASSERT_NEAR(stream.state().h[i], want.h_n[i], tol) << "h_n " << i;
-  for (int64_t i = 0; i < want.c_n.numel(); ++i)
-    ASSERT_NEAR(stream.state().c[i], want.c_n[i], tol) << "c_n " << i;
+  expect_steps_follow(stream, x, args, want, tol);
+  if (HasFatalFailure()) return;
 
   stream.reset();
   RnnState zero = rnn.initial_state(B);
@@ -166,20 +174,7 @@ TEST_P(StreamWide, StepsEqualFullForward) {
   omp_set_num_threads(threads);
   kernels::panel_block::g_off_for_tests = panels_off;
   RnnStream stream(rnn, 1);
-  RnnState s0;
-  s0.h = args.h0;
-  s0.c = args.c0;
-  stream.set_state(s0);
-  const float tol = c.bf16 ? 3e-3f : 2e-5f;
-  for (int64_t t = 0; t < T; ++t) {
-    Tensor y = stream.step(row(x, t));
-    Tensor w = row(want.output, t);
-    for (int64_t i = 0; i < y.numel(); ++i) {
-      ASSERT_NEAR(y[i], w[i], tol) << "t=" << t << " i=" << i;
-    }
-  }
-  for (int64_t i = 0; i < want.c_n.numel(); ++i)
-    ASSERT_NEAR(stream.state().c[i], want.c_n[i], tol) << "c_n " << i;
+  expect_steps_follow(stream, x, args, want, c.bf16 ? 3e-3f : 2e-5f);
   kernels::panel_block::g_off_for_tests = false;
   omp_set_num_threads(saved);
 }
