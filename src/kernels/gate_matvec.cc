@@ -30,17 +30,20 @@ constexpr int64_t kBlockChunkBytes = kRows * kChunkBytes;  // a chunk of a block
 
 // The 16 lane sums of acc[0..16), acc[r]'s in lane r: four rounds of shuffles and adds, each
 // halving the lanes a row spreads over (15 adds instead of 16 reductions of 16 lanes).
-RECUR_AVX512_TARGET inline __m512 sums_of_16(const __m512* acc) {
+RECUR_AVX512_TARGET inline __attribute__((always_inline)) __m512 sums_of_16(const __m512* acc) {
   __m512 s1[8], s2[4], s3[2];
   // s1[i]: rows 2i (lanes 0-7) and 2i+1 (lanes 8-15), 8 partial sums each.
+#pragma GCC unroll 8
   for (int i = 0; i < 8; ++i)
     s1[i] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0x44),
                           _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0xEE));
-  // s2[j]: rows 4j..4j+3, one per 128-bit quarter, 4 partial sums each.
+    // s2[j]: rows 4j..4j+3, one per 128-bit quarter, 4 partial sums each.
+#pragma GCC unroll 8
   for (int j = 0; j < 4; ++j)
     s2[j] = _mm512_add_ps(_mm512_shuffle_f32x4(s1[2 * j], s1[2 * j + 1], 0x88),
                           _mm512_shuffle_f32x4(s1[2 * j], s1[2 * j + 1], 0xDD));
-  // s3[m], quarter q: rows 8m + q (lanes 0-1) and 8m + 4 + q (lanes 2-3), 2 partial sums each.
+    // s3[m], quarter q: rows 8m + q (lanes 0-1) and 8m + 4 + q (lanes 2-3), 2 partial sums each.
+#pragma GCC unroll 8
   for (int m = 0; m < 2; ++m)
     s3[m] = _mm512_add_ps(_mm512_shuffle_ps(s2[2 * m], s2[2 * m + 1], 0x44),
                           _mm512_shuffle_ps(s2[2 * m], s2[2 * m + 1], 0xEE));
