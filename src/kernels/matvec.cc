@@ -38,12 +38,6 @@ constexpr int kRows = 8;
 // from L3, the hardware prefetcher alone leaves a quarter of the bandwidth unused (2048 × 512,
 // 2 threads: 43 µs without, 33 µs with; 1 thread unchanged).
 constexpr int64_t kPrefetchAhead = 128;
-// Products smaller than this many weights (1 MiB) stay on one thread: below it, waking the
-// second one costs more than the half of the read it takes over (an OpenMP region ends with a
-// system call, after which reads run slower on the 2-core VM: docs/BENCHMARKS.md, session 10).
-// A batch of one, T = 100, at 2 threads with 2^16: LSTM I = H = 128 0.640 ms against 0.309 at
-// 1 thread; GRU I = 128, H = 160 0.639 against 0.363.
-constexpr int64_t kSplitFromWeights = int64_t{1} << 18;
 
 #if defined(__AVX512F__)
 // The 8 lane sums of v[0..8), in lanes 0..8 of the result (lanes 8..16 hold them again):
@@ -138,7 +132,7 @@ void walk_rows(int64_t r0, int64_t r1, bool reverse, F&& f) {
 
 // Threads for a product over `units` splittable rows or columns: one unless it is big enough.
 int threads_for(int64_t units, int64_t weights) {
-  if (omp_in_parallel() || weights < kSplitFromWeights) return 1;
+  if (omp_in_parallel() || weights < MatVec::kSplitFromWeights) return 1;
   return static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), units / (2 * kLanes))));
 }

@@ -21,6 +21,13 @@ namespace recur::kernels {
 
 class MatVec {
  public:
+  // Products with fewer weights than this (1 MiB of floats) stay on one thread: below it,
+  // waking the second one costs more than the half of the read it takes over (an OpenMP region
+  // ends with a system call, after which reads run slower on the 2-core VM: docs/BENCHMARKS.md,
+  // session 10). A batch of one, T = 100, at 2 threads with 2^16: LSTM I = H = 128 0.640 ms
+  // against 0.309 at 1 thread; GRU I = 128, H = 160 0.639 against 0.363.
+  static constexpr int64_t kSplitFromWeights = int64_t{1} << 18;
+
   MatVec() = default;
   // W [rows, cols] row-major with row stride ldw (0: cols). W is read, not copied: it must
   // stay alive and unchanged while this object is used.

@@ -148,8 +148,6 @@ constexpr int64_t kPackFromRows = 2;
 // Products of a batch of one are matrix-vector products, bound by reading the weights:
 // kernels::MatVec reads them on every core, alternating its walk so that part comes from L2.
 constexpr int64_t kMatVecUpToRows = 1;
-// MatVec splits its rows over the threads from this many weights on (kernels/matvec.cc).
-constexpr int64_t kMatVecSplitFromWeights = int64_t{1} << 18;
 // Where the CPU has AVX-512 and the product runs on one thread, the weights are packed for
 // kernels::GateMatVec (forward) or kernels::ColumnMatVec (backward) instead, from this many
 // steps on (packed once for all calls where RnnInference keeps them): one stream of 1 KiB
@@ -222,8 +220,8 @@ class StepProduct<float> {
         packed_(steps >= kPackFromSteps && (rows >= kPackFromRows || bf16)) {
     if (!bf16 && rows <= kMatVecUpToRows) {
       // Packed where the product stays on one thread and the packing pays (see kPackMatVec*).
-      const bool one_thread =
-          omp_in_parallel() || omp_get_max_threads() < 2 || N * K < kMatVecSplitFromWeights;
+      const bool one_thread = omp_in_parallel() || omp_get_max_threads() < 2 ||
+                              N * K < kernels::MatVec::kSplitFromWeights;
       // The same choice with or without a cache: RnnInference gives Rnn::forward's bits.
       if (!kernels::GateMatVec::available(false) || !one_thread || steps < kPackMatVecFromSteps) {
         matvec_ = trans_w ? kernels::MatVec(w, N, K) : kernels::MatVec(w, K, N);
