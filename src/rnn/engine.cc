@@ -115,6 +115,7 @@ struct PackCache {
   std::optional<kernels::PackedWeights> w_ih;          // input_product, bf16
   std::optional<kernels::PackedWeights> own_rows[2];   // forward_two_threads, each thread's
   std::optional<kernels::GateMatVec> matvec;           // StepProduct, a batch of one
+  std::optional<kernels::GateMatVec> matvec_bf16;      // the same in bf16
   std::vector<char> own_pair[2];  // forward_two_threads fused: each thread's [W_ih | W_hh] rows,
   char* own_pair_at[2] = {};      // aligned at own_pair_at[t] (null until packed)
 };
@@ -234,6 +235,20 @@ class StepProduct<float> {
       } else {  // W [K, N]
         columns_.emplace(w, K, N, N, &scratch<float>().packed);
       }
+    }
+    if (bf16 && rows <= kMatVecUpToRows && trans_w && steps >= kPackMatVecFromSteps &&
+        kernels::GateMatVec::available(true) &&
+        (omp_in_parallel() || omp_get_max_threads() < 2 || N * K < kSplitFromWeights)) {
+      // bf16, a batch of one on one thread: h·W_hhᵀ on GateMatVec's bf16 blocks too rather
+      // than the panels (C3_bf16 inference at 1 thread 3.3-4.3 -> 2.4-3.5 ms, training
+      // 9.7-13.4 -> 8.6-12.3; LSTM I = H = 256, T = 100 0.66-0.68 -> 0.52-0.63). The backward
+      // keeps the panels.
+      std::optional<kernels::GateMatVec>& slot = cache ? cache->matvec_bf16 : rows_;
+      if (!slot)
+        slot.emplace(std::vector<kernels::GateMatVec::Gate>{{w, nullptr}}, N, K, 0, true,
+                     cache ? nullptr : &scratch<float>().packed);
+      rows_at_ = &*slot;
+      packed_ = false;
     }
     if (!packed_) return;
     // The packed weights live in the packing thread's scratch (see Scratch::packed).

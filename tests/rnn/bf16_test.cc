@@ -117,6 +117,8 @@ struct Case {
   // Large enough (B · 4H · H >= 2^22) and at 2 threads: the two-thread forward, each thread
   // multiplying [x_t | h] by its own gate rows of [W_ih | W_hh].
   int64_t hidden = 40, batch = 5;
+  // A batch of one from 32 steps on: h·W_hhᵀ on kernels::GateMatVec's bf16 blocks.
+  int64_t steps = 12;
 };
 
 class Bf16Mode : public ::testing::TestWithParam<Case> {};
@@ -131,7 +133,7 @@ TEST_P(Bf16Mode, FloatEngineMatchesBf16Reference) {
   o.bidirectional = c.bidirectional;
   o.proj_size = c.proj;
   Rnn rnn(o, 5);
-  const int64_t T = 12, B = c.batch;
+  const int64_t T = c.steps, B = c.batch;
   Tensor x = random_tensor({T, B, o.input_size}, 6);
   RnnArgs args;
   if (c.lengths) args.lengths = {12, 3, 7, 1, 12};
@@ -170,22 +172,20 @@ TEST_P(Bf16Mode, FloatEngineMatchesBf16Reference) {
     check(bf16.dparams[i], f32.dparams[i], ref.dparams[i], rnn.parameter_names()[i]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, Bf16Mode,
-                         ::testing::Values(Case{RnnMode::kRnnTanh, 1, false, 0, false},
-                                           Case{RnnMode::kRnnRelu, 2, true, 0, true},
-                                           Case{RnnMode::kLstm, 1, false, 0, false},
-                                           Case{RnnMode::kLstm, 2, true, 0, true},
-                                           Case{RnnMode::kLstm, 2, true, 0, false},
-                                           Case{RnnMode::kLstm, 1, false, 0, false, 272, 16},
-                                           // H a multiple of the panels' 32 columns
-                                           Case{RnnMode::kLstm, 2, true, 0, false, 32, 5},
-                                           Case{RnnMode::kRnnTanh, 1, false, 0, false, 64, 5},
-                                           Case{RnnMode::kLstm, 2, false, 0, false, 64, 5},
-                                           Case{RnnMode::kLstm, 1, true, 0, false, 64, 5},
-                                           Case{RnnMode::kLstm, 1, false, 16, true},
-                                           Case{RnnMode::kGru, 1, false, 0, false},
-                                           Case{RnnMode::kGru, 2, true, 0, true}),
-                         [](const auto& info) { return "case" + std::to_string(info.index); });
+INSTANTIATE_TEST_SUITE_P(
+    Cases, Bf16Mode,
+    ::testing::Values(
+        Case{RnnMode::kRnnTanh, 1, false, 0, false}, Case{RnnMode::kRnnRelu, 2, true, 0, true},
+        Case{RnnMode::kLstm, 1, false, 0, false}, Case{RnnMode::kLstm, 2, true, 0, true},
+        Case{RnnMode::kLstm, 2, true, 0, false}, Case{RnnMode::kLstm, 1, false, 0, false, 272, 16},
+        // H a multiple of the panels' 32 columns
+        Case{RnnMode::kLstm, 2, true, 0, false, 32, 5},
+        Case{RnnMode::kRnnTanh, 1, false, 0, false, 64, 5},
+        Case{RnnMode::kLstm, 2, false, 0, false, 64, 5},
+        Case{RnnMode::kLstm, 1, true, 0, false, 64, 5}, Case{RnnMode::kLstm, 1, false, 16, true},
+        Case{RnnMode::kGru, 1, false, 0, false}, Case{RnnMode::kLstm, 1, true, 0, false, 40, 1, 40},
+        Case{RnnMode::kGru, 2, false, 0, false, 48, 1, 36}, Case{RnnMode::kGru, 2, true, 0, true}),
+    [](const auto& info) { return "case" + std::to_string(info.index); });
 
 TEST(Bf16Mode, StepMatchesForwardAndBatchOfOneUsesBf16) {
   RnnOptions o;

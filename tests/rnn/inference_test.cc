@@ -108,21 +108,32 @@ INSTANTIATE_TEST_SUITE_P(
 // (kernels::GateMatVec, kept in the cache) where they run on one thread, MatVec where split.
 // Calls alternate between 1 and 2 threads, so the cached blocks serve again after a split call.
 TEST(RnnInference, BatchOfOneLongSequences) {
-  for (const RnnMode mode : {RnnMode::kLstm, RnnMode::kGru}) {
+  struct Config {
+    const char* name;
+    RnnMode mode;
+    int64_t hidden;
+    bool bidirectional, bf16;
+  };
+  // W_hh under the split threshold (one thread per product at 1 and 2 threads), or over it
+  // (split at 2 threads: 1 MiB, 2^18 float or 2^19 bf16 weights).
+  for (const Config& c : {Config{"LSTM bidirectional", RnnMode::kLstm, 72, true, false},
+                          Config{"GRU split", RnnMode::kGru, 300, false, false},
+                          Config{"LSTM bf16", RnnMode::kLstm, 72, false, true},
+                          Config{"LSTM bf16 split", RnnMode::kLstm, 368, false, true}}) {
     RnnOptions o;
-    o.mode = mode;
+    o.mode = c.mode;
     o.input_size = 20;
-    o.hidden_size = mode == RnnMode::kLstm ? 72 : 150;  // GRU: split over two threads
-    o.bidirectional = mode == RnnMode::kLstm;
+    o.hidden_size = c.hidden;
+    o.bidirectional = c.bidirectional;
+    o.precision = c.bf16 ? Precision::kBfloat16 : Precision::kFloat32;
     Rnn rnn(o, 23);
     RnnInference inference(rnn);
     int seed = 50;
     for (const int threads : {1, 2, 1, 2, 1}) {
       omp_set_num_threads(threads);
       Tensor x = random_tensor({40, 1, o.input_size}, ++seed);
-      const std::string what =
-          std::string(mode == RnnMode::kLstm ? "LSTM" : "GRU") + ", " + std::to_string(threads);
-      expect_same(inference.forward(x), rnn.forward(x), what + " thread(s)");
+      expect_same(inference.forward(x), rnn.forward(x),
+                  std::string(c.name) + ", " + std::to_string(threads) + " thread(s)");
     }
   }
   omp_set_num_threads(2);
